@@ -1,0 +1,48 @@
+/**
+ * The database handle every query function takes. Query functions are written once against
+ * the Drizzle builder API that Postgres and SQLite share (select/insert/update/delete,
+ * `onConflictDoUpdate`, `returning`); they are typed against the SQLite flavour and receive the
+ * Postgres one at run time, which has the same builder surface. Rules that keep that honest:
+ * always `await` a query (never `.get()`/`.all()`/`.run()`), count affected rows with
+ * `.returning()`, and group writes that must land together with `atomic()`.
+ */
+import type { BatchItem, BatchResponse } from "drizzle-orm/batch";
+import type { Logger } from "drizzle-orm/logger";
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import type * as sqliteSchema from "./schema.sqlite";
+
+export type Schema = typeof sqliteSchema;
+/** The common builder API (see the header). */
+// biome-ignore lint/suspicious/noExplicitAny: run results differ per driver; queries use `.returning()` instead.
+export type Db = BaseSQLiteDatabase<"async", any, Schema>;
+export type Driver = "neon" | "libsql" | "d1";
+export type Query = BatchItem<"sqlite">;
+
+export interface Database {
+  readonly driver: Driver;
+  readonly dialect: "postgres" | "sqlite";
+  readonly db: Db;
+  /** The tables of this handle's dialect, under the common type. */
+  readonly t: Schema;
+  /** Application SQL statements sent since the handle was made (transaction control excluded). */
+  readonly stats: { statements: number };
+  /**
+   * Runs the statements all-or-nothing, in order: one batch on libSQL and D1 (D1 has no
+   * interactive transactions), a transaction on Postgres. Later statements cannot depend on
+   * earlier results, so express dependencies in SQL (`WHERE EXISTS …`).
+   */
+  atomic<T extends readonly [Query, ...Query[]]>(build: (db: Db) => T): Promise<BatchResponse<T>>;
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<void>;
+  /** Releases per-request resources (a Neon pool on Workers); a no-op for long-lived handles. */
+  close(): Promise<void>;
+}
+
+/** A drizzle logger that counts statements instead of printing them (nothing is ever logged). */
+export function countingLogger(stats: { statements: number }): Logger {
+  return {
+    logQuery(query: string) {
+      if (!/^\s*(begin|commit|rollback|savepoint|release)\b/i.test(query)) stats.statements++;
+    },
+  };
+}

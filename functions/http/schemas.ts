@@ -1,0 +1,46 @@
+/** Schemas shared by several route modules (problem documents, ids, pagination). */
+import { z } from "@hono/zod-openapi";
+import { PROBLEMS, type ProblemCode } from "./problems";
+
+export const Uuid = z.uuid({ message: "must be a UUID" });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string(),
+    detail: z.string().optional(),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+/** OpenAPI response entries for the given problem codes, grouped by status. */
+export function problemResponses(...codes: ProblemCode[]) {
+  const byStatus: Record<
+    string,
+    { description: string; content: Record<string, { schema: typeof ProblemSchema }> }
+  > = {};
+  for (const code of codes) {
+    const status = String(PROBLEMS[code].status);
+    const entry = byStatus[status];
+    if (entry) entry.description += `, ${code}`;
+    else
+      byStatus[status] = {
+        description: `Problem: ${code}`,
+        content: { "application/problem+json": { schema: ProblemSchema } },
+      };
+  }
+  return byStatus;
+}
+
+/** A JSON response entry for OpenAPI. */
+export function jsonResponse<S extends z.ZodType>(description: string, schema: S) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A JSON request body entry for OpenAPI. */
+export function jsonRequest<S extends z.ZodType>(schema: S, required = true) {
+  return { body: { required, content: { "application/json": { schema } } } };
+}

@@ -1,0 +1,41 @@
+/**
+ * Node entry for self-hosting: `node --import tsx functions/node.ts` (or the built bundle).
+ * Embedded default: libSQL in `.data/dev.db` with the SQL rate-limit store, migrated at start.
+ */
+import { mkdirSync } from "node:fs";
+import { serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { neonConfig } from "@neondatabase/serverless";
+import ws from "ws";
+import { migrateDatabase } from "../db/migrate";
+import { createApp } from "./app";
+import { loadConfig } from "./config";
+import { databaseOpener } from "./platform/database-url";
+import { rateLimiterFactory } from "./platform/rate-limiter";
+
+// Node 20 has no global WebSocket; the Neon driver needs one.
+neonConfig.webSocketConstructor = ws;
+
+const env = process.env;
+const url = env.DATABASE_URL ?? "file:.data/dev.db";
+if (url === "file:.data/dev.db") mkdirSync(".data", { recursive: true });
+
+const config = loadConfig(env);
+const openDatabase = databaseOpener(url, {
+  perRequest: false,
+  ...(env.DATABASE_AUTH_TOKEN ? { authToken: env.DATABASE_AUTH_TOKEN } : {}),
+});
+if (env.MIGRATE_ON_START !== "false") await migrateDatabase(openDatabase());
+
+const app = createApp({
+  config,
+  database: openDatabase,
+  rateLimiter: rateLimiterFactory(config),
+  clientIp: (c) => getConnInfo(c).remote.address ?? null,
+});
+
+const port = Number(env.PORT ?? 3000);
+const hostname = env.HOST ?? "127.0.0.1";
+serve({ fetch: app.fetch, port, hostname }, (info) => {
+  console.log(JSON.stringify({ level: "info", msg: "listening", port: info.port, hostname }));
+});

@@ -1,0 +1,135 @@
+/**
+ * Production rate limiter: sliding windows in Upstash Redis via @upstash/ratelimit. Counts live only
+ * in Redis, so every isolate and region shares them. Runs on Workers, Lambda and Node (fetch only).
+ */
+import { Ratelimit } from "@upstash/ratelimit";
+import type { Redis as AnyUpstashRedis } from "@upstash/redis";
+// The fetch-only build: no `process`, and no `cache: "no-store"` fetch option, which older
+// Workers compatibility dates reject. It runs unchanged on Node 18+.
+import { Redis } from "@upstash/redis/cloudflare";
+import { type RateLimiter, type RateLimitResult, RateLimitUnavailableError, type RateRule } from "./types";
+
+/**
+ * How long a limit check or ping may take. @upstash/ratelimit defaults to 5 000 ms and then answers
+ * `success: true`; we use a much shorter budget (in-region Upstash answers in a few ms) and treat
+ * its timeout answer as a failure, so a slow store costs callers 1 s and a 503, never a free pass.
+ */
+export const DEFAULT_RATE_LIMIT_TIMEOUT_MS = 1_000;
+
+/** Key prefix: keys are `<prefix>:<rule name>:<identifier>:<window number>`. */
+export const DEFAULT_RATE_LIMIT_PREFIX = "rl";
+
+/**
+ * @upstash/redis retries a failed fetch 5 times with exp(n)·50 ms pauses (about 4 s in all) by
+ * default. Two quick retries ride out a dropped connection; a store that is down fails in ~150 ms.
+ */
+const RETRY = { retries: 2, backoff: (retryCount: number) => 50 * 2 ** retryCount };
+
+export interface UpstashRateLimiterOptions {
+  /** Upstash REST URL (UPSTASH_REDIS_REST_URL). */
+  url: string;
+  /** Upstash REST token (UPSTASH_REDIS_REST_TOKEN). */
+  token: string;
+  /** Budget per check or ping in ms; default DEFAULT_RATE_LIMIT_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Key prefix; default DEFAULT_RATE_LIMIT_PREFIX. */
+  prefix?: string;
+  /** A ready client (then url/token are not used); it should carry its own retry/timeout settings. */
+  redis?: AnyUpstashRedis;
+}
+
+function checkRule(rule: RateRule): void {
+  // A bad rule is a programming error, not an unavailable store: let it surface as a 500.
+  if (!Number.isInteger(rule.limit) || rule.limit < 1)
+    throw new TypeError(`rate rule ${rule.name}: bad limit`);
+  if (!Number.isInteger(rule.windowMs) || rule.windowMs < 1) {
+    throw new TypeError(`rate rule ${rule.name}: bad windowMs`);
+  }
+}
+
+/**
+ * Creates a RateLimiter on Upstash Redis that fails closed: when the store errs or does not answer
+ * within `timeoutMs`, `limit()` and `ping()` throw RateLimitUnavailableError.
+ */
+export function createUpstashRateLimiter(opts: UpstashRateLimiterOptions): RateLimiter {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_RATE_LIMIT_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) throw new TypeError("timeoutMs must be positive");
+  const prefix = opts.prefix ?? DEFAULT_RATE_LIMIT_PREFIX;
+  const redis: AnyUpstashRedis =
+    opts.redis ??
+    new Redis({
+      url: opts.url,
+      token: opts.token,
+      retry: RETRY,
+      // Aborts the fetch itself at the deadline, so a hung store does not pile up open requests.
+      signal: () => AbortSignal.timeout(timeoutMs),
+      enableTelemetry: false,
+    });
+
+  // One Ratelimit per rule: it holds configuration only (limit, window, prefix), never counts.
+  const limiters = new Map<string, Ratelimit>();
+  const limiterFor = (rule: RateRule): Ratelimit => {
+    const cacheKey = `${rule.name}\n${rule.limit}\n${rule.windowMs}`;
+    let limiter = limiters.get(cacheKey);
+    if (!limiter) {
+      checkRule(rule);
+      limiter = new Ratelimit({
+        redis,
+        limiter: Ratelimit.slidingWindow(rule.limit, `${rule.windowMs} ms`),
+        prefix: `${prefix}:${rule.name}`,
+        timeout: timeoutMs,
+        // An in-memory block list is process-local state that other isolates cannot see.
+        ephemeralCache: false,
+        analytics: false,
+        enableTelemetry: false,
+      });
+      limiters.set(cacheKey, limiter);
+    }
+    return limiter;
+  };
+
+  return {
+    async limit(rule: RateRule, identifier: string): Promise<RateLimitResult> {
+      const limiter = limiterFor(rule);
+      let res: Awaited<ReturnType<Ratelimit["limit"]>>;
+      try {
+        res = await limiter.limit(identifier);
+      } catch (error) {
+        // The client's message quotes the command (keys included); keep it in `cause` only.
+        throw new RateLimitUnavailableError("rate-limit store request failed", { cause: error });
+      }
+      // Settled already with analytics off, but an ignored rejection would be reported as unhandled.
+      res.pending.catch(() => {});
+      if (res.reason === "timeout") {
+        // The library's timeout answer is `success: true`: fail closed instead.
+        throw new RateLimitUnavailableError(`rate-limit store did not answer within ${timeoutMs} ms`);
+      }
+      return {
+        allowed: res.success,
+        limit: res.limit,
+        remaining: res.success ? Math.max(0, res.remaining) : 0,
+        resetAt: res.reset,
+      };
+    },
+
+    async ping(): Promise<void> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new RateLimitUnavailableError(`rate-limit store did not answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+      try {
+        const answer = await Promise.race([redis.ping(), deadline]);
+        if (answer !== "PONG") throw new RateLimitUnavailableError("rate-limit store answered PING wrongly");
+      } catch (error) {
+        if (error instanceof RateLimitUnavailableError) throw error;
+        throw new RateLimitUnavailableError("rate-limit store request failed", { cause: error });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The security event writer. Routes say what happened (type, user, tenant, metadata); the
+ * writer adds the request id and the keyed hashes of IP and user agent. Metadata must never
+ * carry a secret, token, password, plain IP or user agent: only ids, counts and reasons.
+ */
+import { uuidv7 } from "uuidv7";
+import type { Query } from "../db/database";
+import type { AppContext } from "./context";
+
+export const SECURITY_EVENT_TYPES = [
+  "user.registered",
+  "auth.login_succeeded",
+  "auth.login_failed",
+  "auth.mfa_challenge_issued",
+  "auth.mfa_succeeded",
+  "auth.mfa_failed",
+  "auth.rate_limited",
+  "auth.logout",
+  "auth.password_reset_requested",
+  "auth.password_reset_completed",
+  "mfa.totp_enrollment_started",
+  "mfa.factor_verified",
+  "mfa.factor_removed",
+  "mfa.recovery_code_used",
+  "mfa.recovery_codes_regenerated",
+  "session.revoked",
+  "consent.recorded",
+  "tenant.member_added",
+  "tenant.member_removed",
+] as const;
+
+export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
+
+export interface SecurityEventInput {
+  type: SecurityEventType;
+  /** The account the event belongs to; null for attempts on no known account. */
+  userId: string | null;
+  /** Defaults to the tenant the request is scoped to. */
+  tenantId?: string | null;
+  metadata?: Record<string, string | number | boolean | null>;
+}
+
+/** Builds the insert for an event, to run alone or inside `db.atomic()` with the change it records. */
+export async function securityEventInsert(c: AppContext, input: SecurityEventInput): Promise<Query> {
+  const { db, t } = c.var.db;
+  const { ipHash, userAgentHash } = await c.var.client.hashes();
+  return db.insert(t.securityEvents).values({
+    id: uuidv7(),
+    type: input.type,
+    userId: input.userId,
+    tenantId: input.tenantId !== undefined ? input.tenantId : (c.var.tenantId ?? null),
+    requestId: c.var.requestId,
+    ipHash,
+    userAgentHash,
+    metadata: input.metadata ?? {},
+    createdAt: c.var.now,
+  });
+}
+
+/** Writes one security event now. */
+export async function recordSecurityEvent(c: AppContext, input: SecurityEventInput): Promise<void> {
+  await await securityEventInsert(c, input);
+}

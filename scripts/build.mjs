@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// `npm run build`: bundles the Worker exactly as `wrangler deploy` would (dry run, offline) into
+// dist/, then checks the gzip size of the bundle against the budget.
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+
+/** Budget for the gzipped Worker bundle (Workers free plan limit: 3 MB compressed). */
+const BUNDLE_BUDGET_GZIP_BYTES = 400 * 1024;
+
+const wrangler = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const build = spawnSync(
+  process.execPath,
+  [wrangler, "deploy", "--dry-run", "--env", "", "--outdir", "dist"],
+  {
+    env,
+    stdio: "inherit",
+  },
+);
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+let raw = 0;
+let gzip = 0;
+for (const name of readdirSync("dist")) {
+  const file = join("dist", name);
+  if (!statSync(file).isFile() || name.endsWith(".map")) continue;
+  const bytes = readFileSync(file);
+  raw += bytes.length;
+  gzip += gzipSync(bytes, { level: 9 }).length;
+}
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+console.log(`bundle: ${kib(raw)} raw, ${kib(gzip)} gzip (budget ${kib(BUNDLE_BUDGET_GZIP_BYTES)})`);
+if (gzip > BUNDLE_BUDGET_GZIP_BYTES) {
+  console.error("bundle: over budget");
+  process.exit(1);
+}

@@ -1,0 +1,96 @@
+/** Platform behaviour every backend must show: service endpoints, request ids, problems, routing. */
+import { expect, it } from "vitest";
+import { createSqlRateLimiter } from "../../functions/ratelimit/sql";
+import { RateLimitUnavailableError } from "../../functions/ratelimit/types";
+import { call, type Harness, makeHarness } from "../support/harness";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function platformSuite(h: () => Harness): void {
+  it("answers /healthz with a fresh request id", async () => {
+    const res = await call(h(), "GET", "/healthz");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: "ok" });
+    expect(res.headers.get("x-request-id")).toMatch(UUID);
+  });
+
+  it("keeps a well-formed X-Request-Id and replaces a malformed one", async () => {
+    const kept = await call(h(), "GET", "/healthz", { headers: { "x-request-id": "abc.DEF_1:2-3" } });
+    expect(kept.headers.get("x-request-id")).toBe("abc.DEF_1:2-3");
+    for (const bad of ["has space", "x".repeat(129), "semi;colon", "ünïcode"]) {
+      const res = await call(h(), "GET", "/healthz", {
+        headers: { "x-request-id": encodeURI(bad) === bad ? bad : "a/b" },
+      });
+      expect(res.headers.get("x-request-id")).toMatch(UUID);
+    }
+  });
+
+  it("reports readiness of the database and the rate-limit store", async () => {
+    const res = await call(h(), "GET", "/readyz");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: "ok", checks: { database: "ok", rateLimitStore: "ok" } });
+  });
+
+  it("answers /readyz 503 naming the failing check when the rate-limit store is down", async () => {
+    const broken = makeHarness({
+      backend: h().backend,
+      open: h().open,
+      rateLimiter: (db) => ({
+        ...createSqlRateLimiter(db),
+        ping: async () => {
+          throw new RateLimitUnavailableError("down");
+        },
+      }),
+    });
+    const res = await call(broken, "GET", "/readyz");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.body).toMatchObject({
+      status: 503,
+      code: "service_unavailable",
+      checks: { database: "ok", rateLimitStore: "down" },
+    });
+    expect(res.body.requestId).toBe(res.headers.get("x-request-id"));
+  });
+
+  it("serves an OpenAPI 3.1 document and an interactive reference page", async () => {
+    const doc = await call(h(), "GET", "/openapi.json");
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(["/healthz", "/readyz"]));
+    const page = await call(h(), "GET", "/docs");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(page.body).toContain("/openapi.json");
+  });
+
+  it("answers unknown routes 404 and wrong methods 405 as problem documents", async () => {
+    const missing = await call(h(), "GET", "/nope");
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ code: "not_found", status: 404 });
+    expect(missing.body.requestId).toBe(missing.headers.get("x-request-id"));
+    const wrong = await call(h(), "DELETE", "/healthz");
+    expect(wrong.status).toBe(405);
+    expect(wrong.body.code).toBe("method_not_allowed");
+    expect(wrong.headers.get("allow")).toContain("GET");
+  });
+
+  it("sets secure headers", async () => {
+    const res = await call(h(), "GET", "/healthz");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("strict-transport-security")).toBeTruthy();
+  });
+
+  it("logs one JSON line per request with the request id and no client identity", async () => {
+    const ua = `test-agent-${crypto.randomUUID()}`;
+    const res = await call(h(), "GET", "/healthz", {
+      headers: { "user-agent": ua, "x-test-client-ip": "198.51.100.23" },
+    });
+    const id = res.headers.get("x-request-id");
+    const line = h().logs.find((l) => l.requestId === id);
+    expect(line).toMatchObject({ msg: "request", method: "GET", route: "/healthz", status: 200 });
+    const all = JSON.stringify(h().logs);
+    expect(all).not.toContain(ua);
+    expect(all).not.toContain("198.51.100.23");
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * The databases the Node test project runs every route suite against: libSQL (a temporary
+ * file) and real Postgres through the Neon serverless driver over a WebSocket relay, each in
+ * a scratch database with the committed migrations applied.
+ */
+import { rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
+import { neonConfig, Pool } from "@neondatabase/serverless";
+import ws from "ws";
+import type { Database } from "../../db/database";
+import { libsqlDatabase, neonDatabase } from "../../db/dialect";
+import { migrateDatabase } from "../../db/migrate";
+import { type PgRelay, startPgRelay } from "./pg-relay";
+
+export type NodeBackendName = "libsql" | "postgres";
+export const NODE_BACKENDS: NodeBackendName[] = ["libsql", "postgres"];
+
+export const PG_HOST = process.env.PGHOST_TEST ?? "127.0.0.1";
+export const PG_PORT = Number(process.env.PGPORT_TEST ?? 5432);
+export const PG_USER = process.env.PGUSER_TEST ?? "postgres";
+
+export interface Backend {
+  name: NodeBackendName;
+  /** Opens a request-scoped handle (own statement counter) on the backend's shared client. */
+  open(): Database;
+  /** Postgres only: the relay, for fault tests. */
+  relay?: PgRelay;
+  /** Postgres only: the scratch database's connection string (through the relay). */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/** True when something accepts TCP connections on host:port within a short time. */
+export function tcpReachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+const randomSuffix = () => crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+
+async function openLibsql(): Promise<Backend> {
+  const file = join(tmpdir(), `udh-test-${randomSuffix()}.db`);
+  const client = createClient({ url: `file:${file}` });
+  // WAL lets readers proceed while a batch writes; the timeout makes writers wait, not fail.
+  await client.execute("PRAGMA journal_mode = WAL");
+  await client.execute("PRAGMA busy_timeout = 5000");
+  await migrateDatabase(libsqlDatabase(client));
+  return {
+    name: "libsql",
+    open: () => libsqlDatabase(client),
+    close: async () => {
+      client.close();
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
+    },
+  };
+}
+
+async function openPostgres(): Promise<Backend> {
+  const relay = await startPgRelay({ host: PG_HOST, port: PG_PORT });
+  neonConfig.webSocketConstructor = ws;
+  neonConfig.wsProxy = (host, port) => `127.0.0.1:${relay.port}/v1?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineConnect = false;
+  neonConfig.pipelineTLS = false;
+
+  const name = `udh_test_${randomSuffix()}`;
+  const admin = new Pool({
+    connectionString: `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/postgres`,
+    max: 1,
+  });
+  admin.on("error", () => {});
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/${name}`;
+  const pool = new Pool({ connectionString: url, max: 10 });
+  pool.on("error", () => {});
+  await migrateDatabase(neonDatabase(pool));
+  return {
+    name: "postgres",
+    open: () => neonDatabase(pool),
+    relay,
+    url,
+    close: async () => {
+      await pool.end().catch(() => {});
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await admin.end().catch(() => {});
+      await relay.close();
+    },
+  };
+}
+
+export function openNodeBackend(name: NodeBackendName): Promise<Backend> {
+  return name === "libsql" ? openLibsql() : openPostgres();
+}

@@ -1,0 +1,129 @@
+/**
+ * Builds the app the way an entry does, from a backend's database opener, with a controllable
+ * clock, captured log lines and a test platform adapter for the client IP. Runs in Node and in
+ * workerd alike (no node: imports), so the same suites run on every backend.
+ */
+import type { Database } from "../../db/database";
+import { type App, createApp } from "../../functions/app";
+import { type Config, loadConfig } from "../../functions/config";
+import { createSqlRateLimiter } from "../../functions/ratelimit/sql";
+import type { RateLimiter } from "../../functions/ratelimit/types";
+
+export interface TestClock {
+  now(): number;
+  set(ms: number): void;
+  advance(ms: number): void;
+  /** Back to the real time. */
+  reset(): void;
+}
+
+export function createClock(): TestClock {
+  let fixed: number | null = null;
+  return {
+    now: () => fixed ?? Date.now(),
+    set: (ms) => {
+      fixed = ms;
+    },
+    advance: (ms) => {
+      fixed = (fixed ?? Date.now()) + ms;
+    },
+    reset: () => {
+      fixed = null;
+    },
+  };
+}
+
+function randomBase64(bytes: number): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))));
+}
+
+/** A valid configuration with fresh random secrets, plus overrides. */
+export function testConfig(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Config {
+  return {
+    ...loadConfig({
+      APP_ENV: "test",
+      IP_HASH_KEY: randomBase64(32),
+      ENCRYPTION_KEYS: `k1:${randomBase64(32)}`,
+      RATE_LIMIT_STORE: "sql",
+      ...env,
+    }),
+    ...overrides,
+  };
+}
+
+/** Header through which tests choose the client IP (the test platform's "socket address"). */
+export const TEST_IP_HEADER = "x-test-client-ip";
+export const DEFAULT_TEST_IP = "203.0.113.7";
+
+export interface Harness {
+  backend: string;
+  app: App;
+  config: Config;
+  clock: TestClock;
+  logs: Record<string, unknown>[];
+  /** A fresh handle for direct inspection (own statement counter). */
+  open(): Database;
+  /** The database handle of the latest request served (statement counts). */
+  lastRequestDb(): Database | undefined;
+}
+
+export interface HarnessOptions {
+  backend: string;
+  open: () => Database;
+  env?: Record<string, string>;
+  config?: Partial<Config>;
+  rateLimiter?: (db: Database, clock: TestClock) => RateLimiter;
+}
+
+export function makeHarness(opts: HarnessOptions): Harness {
+  const clock = createClock();
+  const logs: Record<string, unknown>[] = [];
+  const config = testConfig(opts.env, opts.config);
+  let last: Database | undefined;
+  const app = createApp({
+    config,
+    database: () => {
+      last = opts.open();
+      return last;
+    },
+    rateLimiter: (db) =>
+      opts.rateLimiter ? opts.rateLimiter(db, clock) : createSqlRateLimiter(db, clock.now),
+    clientIp: (c) => c.req.header(TEST_IP_HEADER) ?? DEFAULT_TEST_IP,
+    now: clock.now,
+    log: (line) => logs.push(line),
+  });
+  return { backend: opts.backend, app, config, clock, logs, open: opts.open, lastRequestDb: () => last };
+}
+
+export interface CallOptions {
+  json?: unknown;
+  body?: BodyInit;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** Sends a request through `app.request` and returns the response with its parsed body. */
+export async function call(
+  h: Harness,
+  method: string,
+  path: string,
+  opts: CallOptions = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies of many shapes.
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const headers: Record<string, string> = { ...opts.headers };
+  let body = opts.body;
+  if (opts.json !== undefined) {
+    headers["content-type"] ??= "application/json";
+    body = JSON.stringify(opts.json);
+  }
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const res = await h.app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON (HTML docs page): keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}

@@ -1,0 +1,18 @@
+/** Runs a route suite inside workerd on the D1 binding. */
+import { env } from "cloudflare:test";
+import { beforeAll, describe } from "vitest";
+import { d1Database } from "../../db/dialect";
+import { type Harness, type HarnessOptions, makeHarness } from "../support/harness";
+
+export function onD1(
+  suite: (h: () => Harness) => void,
+  opts: Omit<HarnessOptions, "backend" | "open"> = {},
+): void {
+  describe("[d1]", () => {
+    let harness: Harness;
+    beforeAll(() => {
+      harness = makeHarness({ ...opts, backend: "d1", open: () => d1Database(env.DB) });
+    });
+    suite(() => harness);
+  });
+}

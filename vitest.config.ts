@@ -1,0 +1,40 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// Two projects run by `npm test`:
+// - "node": unit tests, and every route suite on libSQL and on Postgres (Neon driver over a
+//   WebSocket relay), plus Redis-backed rate-limit tests;
+// - "workers": the same route suites inside workerd on D1, migrations applied in setup.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations/sqlite"));
+  return {
+    test: {
+      projects: [
+        {
+          test: {
+            name: "node",
+            include: ["test/unit/**/*.test.ts", "test/node/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 30_000,
+            hookTimeout: 60_000,
+          },
+        },
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/workers/**/*.test.ts"],
+            setupFiles: ["test/workers/apply-migrations.ts"],
+            testTimeout: 30_000,
+          },
+        },
+      ],
+    },
+  };
+});
