@@ -11,6 +11,7 @@ import type { AppDeps, AppEnv } from "./context";
 import { errorHandler } from "./http/errors";
 import { problemResponse } from "./http/problems";
 import { createKeyedHasher } from "./lib/keyed-hash";
+import { createSecretBox, parseKeyring } from "./lib/secret-box";
 import { requestContext } from "./middleware/request-context";
 import { serviceRoutes } from "./routes/service";
 
@@ -42,7 +43,12 @@ export function createApp(deps: AppDeps) {
   const log = deps.log ?? defaultLog;
   const app = new OpenAPIHono<AppEnv>();
 
-  app.use("*", requestContext({ ...deps, log }, createKeyedHasher(deps.config.ipHashKey)));
+  // Secrets are checked here, once: a bad key fails start-up, not a request.
+  const vault = {
+    keyedHash: createKeyedHasher(deps.config.ipHashKey),
+    box: createSecretBox(parseKeyring(deps.config.encryptionKeys)),
+  };
+  app.use("*", requestContext({ ...deps, log }, vault));
   app.use("*", secureHeaders());
 
   app.route("/", serviceRoutes);

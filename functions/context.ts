@@ -5,6 +5,8 @@
 import type { Context } from "hono";
 import type { Database } from "../db/database";
 import type { Config } from "./config";
+import type { KeyedHasher } from "./lib/keyed-hash";
+import type { SecretBox } from "./lib/secret-box";
 import type { RateLimiter } from "./ratelimit/types";
 
 export interface AppDeps {
@@ -36,9 +38,18 @@ export interface RequestClient {
   hashes(): Promise<{ ipHash: string | null; userAgentHash: string | null }>;
 }
 
+/** Keyed primitives built once from the configured secrets. */
+export interface Vault {
+  /** HMAC-SHA-256 under IP_HASH_KEY: IPs, user agents, rate-limit identifiers. */
+  keyedHash: KeyedHasher;
+  /** AES-256-GCM under ENCRYPTION_KEYS: TOTP secrets, outbox payloads. */
+  box: SecretBox;
+}
+
 export interface AppVariables {
   requestId: string;
   config: Config;
+  vault: Vault;
   db: Database;
   limiter: RateLimiter;
   /** Request time, fixed at the start of the request. */

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppDeps, AppEnv } from "../context";
+import type { AppDeps, AppEnv, Vault } from "../context";
 
 /** The contract's request id alphabet (Hono's requestId middleware allows a different set). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -28,10 +28,8 @@ export function resolveClientIp(c: Context, deps: AppDeps): string | null {
  * line holds the route pattern (never the raw URL, whose query may carry an email), status
  * and duration: no IP, user agent, token or body.
  */
-export function requestContext(
-  deps: AppDeps,
-  hash: (value: string) => Promise<string>,
-): MiddlewareHandler<AppEnv> {
+export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<AppEnv> {
+  const hash = vault.keyedHash;
   const now = deps.now ?? Date.now;
   const log = deps.log ?? ((line) => console.log(JSON.stringify(line)));
   return async function requestContext(c, next) {
@@ -40,6 +38,7 @@ export function requestContext(
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
     c.set("config", deps.config);
+    c.set("vault", vault);
     c.set("now", new Date(now()));
 
     const ip = resolveClientIp(c, deps);

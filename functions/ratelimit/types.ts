@@ -28,6 +28,12 @@ export interface RateLimiter {
    * never answers `allowed: true`.
    */
   limit(rule: RateRule, identifier: string): Promise<RateLimitResult>;
+  /**
+   * Reports where `identifier` stands without counting a request (`allowed`: some remain).
+   * For limits that count only failures (password attempts): peek first, `limit()` on failure.
+   * Fails closed like `limit()`.
+   */
+  peek(rule: RateRule, identifier: string): Promise<RateLimitResult>;
   /** Throws RateLimitUnavailableError when the store is unreachable (used by /readyz). */
   ping(): Promise<void>;
 }

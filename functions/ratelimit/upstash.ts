@@ -88,6 +88,25 @@ export function createUpstashRateLimiter(opts: UpstashRateLimiterOptions): RateL
     return limiter;
   };
 
+  /** Settles with the store's answer or fails closed at the deadline (or on any client error). */
+  async function withDeadline<T>(work: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RateLimitUnavailableError(`rate-limit store did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } catch (error) {
+      if (error instanceof RateLimitUnavailableError) throw error;
+      throw new RateLimitUnavailableError("rate-limit store request failed", { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   return {
     async limit(rule: RateRule, identifier: string): Promise<RateLimitResult> {
       const limiter = limiterFor(rule);
@@ -112,24 +131,15 @@ export function createUpstashRateLimiter(opts: UpstashRateLimiterOptions): RateL
       };
     },
 
+    async peek(rule: RateRule, identifier: string): Promise<RateLimitResult> {
+      const res = await withDeadline(limiterFor(rule).getRemaining(identifier));
+      const remaining = Math.max(0, res.remaining);
+      return { allowed: remaining > 0, limit: rule.limit, remaining, resetAt: res.reset };
+    },
+
     async ping(): Promise<void> {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(new RateLimitUnavailableError(`rate-limit store did not answer within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      });
-      try {
-        const answer = await Promise.race([redis.ping(), deadline]);
-        if (answer !== "PONG") throw new RateLimitUnavailableError("rate-limit store answered PING wrongly");
-      } catch (error) {
-        if (error instanceof RateLimitUnavailableError) throw error;
-        throw new RateLimitUnavailableError("rate-limit store request failed", { cause: error });
-      } finally {
-        clearTimeout(timer);
-      }
+      const answer = await withDeadline(redis.ping());
+      if (answer !== "PONG") throw new RateLimitUnavailableError("rate-limit store answered PING wrongly");
     },
   };
 }
