@@ -28,8 +28,10 @@ export interface Database {
   readonly stats: { statements: number };
   /**
    * Runs the statements all-or-nothing, in order: one batch on libSQL and D1 (D1 has no
-   * interactive transactions), a transaction on Postgres. Later statements cannot depend on
-   * earlier results, so express dependencies in SQL (`WHERE EXISTS …`).
+   * interactive transactions), a transaction on Postgres. Build every statement on the `db`
+   * passed to `build` (on Postgres it is the transaction; a statement built on another handle
+   * would run outside it). Later statements cannot depend on earlier results, so express
+   * dependencies in SQL (`WHERE EXISTS …`); precompute async values before calling.
    */
   atomic<T extends readonly [Query, ...Query[]]>(build: (db: Db) => T): Promise<BatchResponse<T>>;
   /** Cheap round trip for readiness checks. */

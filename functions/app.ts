@@ -13,7 +13,12 @@ import { problemResponse } from "./http/problems";
 import { createKeyedHasher } from "./lib/keyed-hash";
 import { createSecretBox, parseKeyring } from "./lib/secret-box";
 import { requestContext } from "./middleware/request-context";
+import { authRoutes } from "./routes/auth";
+import { devRoutes } from "./routes/dev";
+import { meRoutes } from "./routes/me";
+import { securityEventRoutes } from "./routes/security-events";
 import { serviceRoutes } from "./routes/service";
+import { tenantRoutes } from "./routes/tenants";
 
 export const API_VERSION = "0.1.0";
 
@@ -52,6 +57,11 @@ export function createApp(deps: AppDeps) {
   app.use("*", secureHeaders());
 
   app.route("/", serviceRoutes);
+  app.route("/v1/auth", authRoutes);
+  app.route("/v1/me", meRoutes);
+  app.route("/v1/tenants", tenantRoutes);
+  app.route("/v1", securityEventRoutes);
+  if (deps.config.appEnv === "development") app.route("/v1/dev", devRoutes);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

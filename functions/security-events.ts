@@ -4,7 +4,7 @@
  * carry a secret, token, password, plain IP or user agent: only ids, counts and reasons.
  */
 import { uuidv7 } from "uuidv7";
-import type { Query } from "../db/database";
+import type { Schema } from "../db/database";
 import type { AppContext } from "./context";
 
 export const SECURITY_EVENT_TYPES = [
@@ -40,11 +40,15 @@ export interface SecurityEventInput {
   metadata?: Record<string, string | number | boolean | null>;
 }
 
-/** Builds the insert for an event, to run alone or inside `db.atomic()` with the change it records. */
-export async function securityEventInsert(c: AppContext, input: SecurityEventInput): Promise<Query> {
-  const { db, t } = c.var.db;
+export type SecurityEventRow = Schema["securityEvents"]["$inferInsert"];
+
+/**
+ * The row for an event, to insert alone (recordSecurityEvent) or inside `db.atomic()` with the
+ * change it records: `atomic((db) => [..., db.insert(t.securityEvents).values(row)])`.
+ */
+export async function securityEventRow(c: AppContext, input: SecurityEventInput): Promise<SecurityEventRow> {
   const { ipHash, userAgentHash } = await c.var.client.hashes();
-  return db.insert(t.securityEvents).values({
+  return {
     id: uuidv7(),
     type: input.type,
     userId: input.userId,
@@ -54,10 +58,11 @@ export async function securityEventInsert(c: AppContext, input: SecurityEventInp
     userAgentHash,
     metadata: input.metadata ?? {},
     createdAt: c.var.now,
-  });
+  };
 }
 
 /** Writes one security event now. */
 export async function recordSecurityEvent(c: AppContext, input: SecurityEventInput): Promise<void> {
-  await await securityEventInsert(c, input);
+  const { db, t } = c.var.db;
+  await db.insert(t.securityEvents).values(await securityEventRow(c, input));
 }

@@ -1,0 +1,52 @@
+/** Schemas shared by the identity routes (request fields and answer shapes). */
+import { z } from "@hono/zod-openapi";
+
+/** Trimmed, lowercased, at most 254 characters (RFC 5321 path limit), then a syntax check. */
+export const Email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email({ message: "must be an email address" }));
+
+/** Any string: length and the common-password list are checked after parsing (weak_password). */
+export const Password = z.string().max(4096);
+
+export const UserSchema = z
+  .object({ id: z.string(), email: z.string(), displayName: z.string().nullable(), createdAt: z.string() })
+  .openapi("User");
+
+export const SessionSchema = z
+  .object({ token: z.string(), id: z.string(), aal: z.number().int(), expiresAt: z.string() })
+  .openapi("Session");
+
+export const AuthenticatedSchema = z
+  .object({ status: z.literal("authenticated"), session: SessionSchema, user: UserSchema })
+  .openapi("Authenticated");
+
+export const MfaRequiredSchema = z
+  .object({
+    status: z.literal("mfa_required"),
+    challenge: z.object({
+      token: z.string(),
+      expiresAt: z.string(),
+      methods: z.array(z.enum(["totp", "recovery_code"])),
+    }),
+  })
+  .openapi("MfaRequired");
+
+/** A 6-digit TOTP code (RFC 6238 with 6 digits). */
+export const TotpCode = z.string().regex(/^\d{6}$/, { message: "must be 6 digits" });
+/** Recovery codes are typed loosely (case, spaces, dashes ignored); the length bound keeps input small. */
+export const RecoveryCode = z.string().min(1).max(64);
+
+export interface UserRow {
+  id: string;
+  email: string;
+  displayName: string | null;
+  createdAt: Date;
+}
+
+export function userView(u: UserRow) {
+  return { id: u.id, email: u.email, displayName: u.displayName, createdAt: u.createdAt.toISOString() };
+}

@@ -1,0 +1,193 @@
+/**
+ * Usage counters: one row per (user, scope, feature, UTC day), incremented in the database
+ * (`total = total + excluded.total`), never read-modify-write, so N concurrent increments of q
+ * add exactly N·q on every backend.
+ */
+import { and, eq, gte, lte, type SQL, sql } from "drizzle-orm";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { uuidv7 } from "uuidv7";
+import type { Database, Db, Schema } from "../../db/database";
+import { excluded, isMember, rowWhere, scopeIdOf } from "./sql";
+
+/** How long an Idempotency-Key answers with its first result (then it may be reclaimed). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface Increment {
+  userId: string;
+  tenantId: string | null;
+  feature: string;
+  /** UTC day, `YYYY-MM-DD`. */
+  periodStart: string;
+  quantity: number;
+  now: Date;
+}
+
+function counterUpsert(
+  db: Db,
+  t: Schema,
+  i: Increment,
+  guard: { from: SQLiteTable; where: SQL | undefined } | null,
+) {
+  const u = t.usageCounters;
+  const row = {
+    userId: i.userId,
+    tenantId: i.tenantId,
+    scopeId: scopeIdOf(i.tenantId),
+    feature: i.feature,
+    periodStart: i.periodStart,
+    total: i.quantity,
+    updatedAt: i.now,
+  };
+  const insert = db.insert(u);
+  return (guard ? insert.select(rowWhere(u, row, guard.from, guard.where)) : insert.values(row))
+    .onConflictDoUpdate({
+      target: [u.userId, u.scopeId, u.feature, u.periodStart],
+      set: { total: sql`${u.total} + ${excluded(u.total)}`, updatedAt: excluded(u.updatedAt) },
+    })
+    .returning({ total: u.total });
+}
+
+/**
+ * Adds `quantity` in ONE statement. In a tenant scope the row is produced by
+ * `INSERT … SELECT … FROM tenant_memberships WHERE member`, so the membership check and the
+ * write cannot be separated. Returns the new total, or null when the caller is not a member
+ * (nothing written).
+ */
+export async function incrementUsage(database: Database, i: Increment): Promise<number | null> {
+  const { db, t } = database;
+  const guard = i.tenantId ? { from: t.tenantMemberships, where: isMember(t, i.tenantId, i.userId) } : null;
+  const [row] = await counterUpsert(db, t, i, guard);
+  return row ? Number(row.total) : null;
+}
+
+/**
+ * Adds `quantity` once per (user, Idempotency-Key), in one atomic batch of three statements:
+ *
+ * 1. claim: insert the key holding a private claim marker; on conflict take it over only when
+ *    it has expired (else nothing happens). In a tenant scope the insert selects from the
+ *    membership row, so non-members claim nothing.
+ * 2. increment: the counter upsert, selecting its row from "the key holds MY marker".
+ * 3. store: replace the marker by the new total, as JSON. `CAST(CAST(total AS TEXT) AS jsonb)`
+ *    is valid in both dialects: jsonb on Postgres; on SQLite the unknown type name gives NUMERIC
+ *    affinity, so an integer lands in the TEXT column and reads back as that JSON number.
+ *
+ * Statements cannot see JS results inside a batch, so the marker carries the dependency in SQL.
+ * Because the batch is one transaction (Postgres) or one serialized batch (SQLite), nobody ever
+ * observes a claimed key without its stored total: a concurrent duplicate either blocks on the
+ * claim (Postgres) or runs wholly before or after (SQLite), and then finds the final answer.
+ *
+ * Returns the new total when this request counted, null when the key was live already (or the
+ * caller is not a member of the tenant): the caller then replays the stored answer.
+ */
+export async function incrementOnce(
+  database: Database,
+  i: Increment,
+  key: string,
+  requestHash: string,
+): Promise<number | null> {
+  const { t } = database;
+  const k = t.usageIdempotencyKeys;
+  const u = t.usageCounters;
+  const marker = { claim: uuidv7() };
+  const keyRow = {
+    userId: i.userId,
+    key,
+    requestHash,
+    response: marker,
+    createdAt: i.now,
+    expiresAt: new Date(i.now.getTime() + IDEMPOTENCY_TTL_MS),
+  };
+  const ours = and(eq(k.userId, i.userId), eq(k.key, key), eq(k.response, marker));
+  const counterKey = and(
+    eq(u.userId, i.userId),
+    eq(u.scopeId, scopeIdOf(i.tenantId)),
+    eq(u.feature, i.feature),
+    eq(u.periodStart, i.periodStart),
+  );
+  const [, , stored] = await database.atomic((db) => {
+    const insert = db.insert(k);
+    const claim = i.tenantId
+      ? insert.select(rowWhere(k, keyRow, t.tenantMemberships, isMember(t, i.tenantId, i.userId)))
+      : insert.values(keyRow);
+    return [
+      claim
+        .onConflictDoUpdate({
+          target: [k.userId, k.key],
+          set: {
+            requestHash: excluded(k.requestHash),
+            response: excluded(k.response),
+            createdAt: excluded(k.createdAt),
+            expiresAt: excluded(k.expiresAt),
+          },
+          setWhere: lte(k.expiresAt, i.now),
+        })
+        .returning({ userId: k.userId }),
+      counterUpsert(db, t, i, { from: k, where: ours }),
+      db
+        .update(k)
+        .set({
+          response: sql`(select cast(cast(${u.total} as text) as jsonb) from ${u} where ${counterKey})`,
+        })
+        .where(ours)
+        .returning({ response: k.response }),
+    ] as const;
+  });
+  const [row] = stored;
+  return row ? Number(row.response) : null;
+}
+
+export interface StoredKey {
+  requestHash: string;
+  /** The total answered (a number) once stored; the claim marker (an object) before. */
+  response: unknown;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** The caller's idempotency key row, if any. */
+export async function readIdempotencyKey(
+  database: Database,
+  userId: string,
+  key: string,
+): Promise<StoredKey | null> {
+  const { db, t } = database;
+  const k = t.usageIdempotencyKeys;
+  const [row] = await db
+    .select({
+      requestHash: k.requestHash,
+      response: k.response,
+      createdAt: k.createdAt,
+      expiresAt: k.expiresAt,
+    })
+    .from(k)
+    .where(and(eq(k.userId, userId), eq(k.key, key)))
+    .limit(1);
+  return row ?? null;
+}
+
+/**
+ * Daily totals in [from, to] for a scope: one user's (`userId` set) or every member's (null).
+ * Postgres answers `sum(bigint)` as numeric, which the driver returns as a string: mapped to
+ * numbers here (exact up to 2^53).
+ */
+export async function dailyTotals(
+  database: Database,
+  q: { scopeId: string; userId: string | null; feature?: string | undefined; from: string; to: string },
+): Promise<Map<string, number>> {
+  const { db, t } = database;
+  const u = t.usageCounters;
+  const rows = await db
+    .select({ periodStart: u.periodStart, total: sql<string | number>`sum(${u.total})` })
+    .from(u)
+    .where(
+      and(
+        eq(u.scopeId, q.scopeId),
+        q.userId ? eq(u.userId, q.userId) : undefined,
+        q.feature ? eq(u.feature, q.feature) : undefined,
+        gte(u.periodStart, q.from),
+        lte(u.periodStart, q.to),
+      ),
+    )
+    .groupBy(u.periodStart);
+  return new Map(rows.map((r) => [String(r.periodStart), Number(r.total)]));
+}
