@@ -14,11 +14,15 @@ import { createKeyedHasher } from "./lib/keyed-hash";
 import { createSecretBox, parseKeyring } from "./lib/secret-box";
 import { requestContext } from "./middleware/request-context";
 import { authRoutes } from "./routes/auth";
+import { consentRoutes } from "./routes/consents";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
+import { mfaRoutes } from "./routes/mfa";
+import { notificationPreferenceRoutes } from "./routes/notification-preferences";
 import { securityEventRoutes } from "./routes/security-events";
 import { serviceRoutes } from "./routes/service";
 import { tenantRoutes } from "./routes/tenants";
+import { usageRoutes } from "./routes/usage";
 
 export const API_VERSION = "0.1.0";
 
@@ -59,7 +63,11 @@ export function createApp(deps: AppDeps) {
   app.route("/", serviceRoutes);
   app.route("/v1/auth", authRoutes);
   app.route("/v1/me", meRoutes);
+  app.route("/v1/mfa", mfaRoutes);
   app.route("/v1/tenants", tenantRoutes);
+  app.route("/v1/consents", consentRoutes);
+  app.route("/v1/notification-preferences", notificationPreferenceRoutes);
+  app.route("/v1/usage", usageRoutes);
   app.route("/v1", securityEventRoutes);
   if (deps.config.appEnv === "development") app.route("/v1/dev", devRoutes);
 

@@ -1,0 +1,422 @@
+/**
+ * MFA management for the signed-in user: TOTP enrollment and verification, the factor list,
+ * factor removal, and recovery codes. Checking a code (verify, remove, regenerate) is rate
+ * limited per user and per IP before the code is looked at, and fails closed.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { and, asc, count, eq, isNull, max, ne, notExists } from "drizzle-orm";
+import { uuidv7 } from "uuidv7";
+import type { Db, Query, Schema } from "../../db/database";
+import { RecoveryCode, TotpCode } from "../auth/schemas";
+import { revokeSessions } from "../auth/sessions";
+import { verifiedFactorCount } from "../auth/sign-in";
+import type { AppContext, AppEnv } from "../context";
+import { ApiError } from "../http/problems";
+import { defineRoute } from "../http/route";
+import { jsonRequest, jsonResponse, problemResponses, Uuid } from "../http/schemas";
+import { jsonBody, params } from "../http/validation";
+import { generateRecoveryCodes, hashRecoveryCode } from "../lib/recovery-codes";
+import { generateTotpSecret, totpQrSvg, totpUri } from "../lib/totp";
+import { acceptTotpCode, checkSecondFactor, consumeMfaLimits } from "../mfa/second-factor";
+import { requireAuth } from "../middleware/auth";
+import { recordSecurityEvent, securityEventRow } from "../security-events";
+
+export const mfaRoutes = new OpenAPIHono<AppEnv>();
+
+const FactorSchema = z
+  .object({
+    id: z.string(),
+    type: z.literal("totp"),
+    status: z.enum(["pending", "verified"]),
+    label: z.string().nullable(),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+  })
+  .openapi("MfaFactor");
+
+interface FactorRow {
+  id: string;
+  type: "totp";
+  status: "pending" | "verified";
+  label: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  secretKeyId: string;
+  secretCiphertext: string;
+}
+
+const factorView = (f: FactorRow) => ({
+  id: f.id,
+  type: f.type,
+  status: f.status,
+  label: f.label,
+  createdAt: f.createdAt.toISOString(),
+  lastUsedAt: f.lastUsedAt?.toISOString() ?? null,
+});
+
+/** The caller's factor `id`, or 404 (unknown and other users' factors alike). */
+async function ownFactor(c: AppContext, id: string): Promise<FactorRow> {
+  const { db, t } = c.var.db;
+  const f = t.userMfaMethods;
+  const [row] = await db
+    .select({
+      id: f.id,
+      type: f.type,
+      status: f.status,
+      label: f.label,
+      createdAt: f.createdAt,
+      lastUsedAt: f.lastUsedAt,
+      secretKeyId: f.secretKeyId,
+      secretCiphertext: f.secretCiphertext,
+    })
+    .from(f)
+    .where(and(eq(f.id, id), eq(f.userId, c.var.auth.userId)));
+  if (!row) throw new ApiError("not_found", "No such factor.");
+  return row;
+}
+
+/** A fresh set of recovery codes: the plain codes (shown once) and a writer for their hashes. */
+async function newRecoveryCodeSet(c: AppContext) {
+  const codes = generateRecoveryCodes();
+  const now = c.var.now;
+  const userId = c.var.auth.userId;
+  const rows = await Promise.all(
+    codes.map(async (code) => ({
+      id: uuidv7(),
+      userId,
+      codeHash: await hashRecoveryCode(code),
+      createdAt: now,
+    })),
+  );
+  // Replaces the whole set: every older code stops working.
+  const write = (db: Db, t: Schema): [Query, Query] => [
+    db.delete(t.userRecoveryCodes).where(eq(t.userRecoveryCodes.userId, userId)),
+    db.insert(t.userRecoveryCodes).values(rows),
+  ];
+  return { codes, write };
+}
+
+const SecondFactorBody = z
+  .object({ code: TotpCode.optional(), recoveryCode: RecoveryCode.optional() })
+  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), {
+    message: "give exactly one of code and recoveryCode",
+    path: ["code"],
+  });
+
+/** Rate limits, then checks a current second factor of the caller; 401 invalid_mfa_code if wrong. */
+async function requireSecondFactor(c: AppContext, body: z.output<typeof SecondFactorBody>, flow: string) {
+  const userId = c.var.auth.userId;
+  await consumeMfaLimits(c, userId);
+  const result = await checkSecondFactor(c, userId, body);
+  if (!result.ok) {
+    await recordSecurityEvent(c, { type: "auth.mfa_failed", userId, metadata: { flow } });
+    throw new ApiError("invalid_mfa_code");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+const EnrollBody = z.object({ label: z.string().trim().min(1).max(64).optional() });
+
+defineRoute(
+  mfaRoutes,
+  createRoute({
+    method: "post",
+    path: "/totp",
+    tags: ["mfa"],
+    summary: "Start TOTP enrollment (replaces an older pending one)",
+    security: [{ bearer: [] }],
+    request: jsonRequest(EnrollBody, false),
+    responses: {
+      201: jsonResponse(
+        "Pending factor with its secret, shown once",
+        z.object({ factor: FactorSchema, secret: z.string(), otpauthUri: z.string(), qrSvg: z.string() }),
+      ),
+      ...problemResponses("invalid_request", "unauthorized", "aal2_required"),
+    },
+  }),
+  requireAuth(),
+  async (c: AppContext) => {
+    const body = await jsonBody(c, EnrollBody, { optional: true });
+    const { userId, aal } = c.var.auth;
+    // Adding a factor to a protected account needs proof of the existing one.
+    if (aal < 2 && (await verifiedFactorCount(c, userId)) > 0) throw new ApiError("aal2_required");
+    const { db, t } = c.var.db;
+    const [user] = await db.select({ email: t.users.email }).from(t.users).where(eq(t.users.id, userId));
+    if (!user) throw new ApiError("unauthorized");
+
+    const id = uuidv7();
+    const secret = generateTotpSecret();
+    const sealed = await c.var.vault.box.seal(secret, id);
+    const factor = {
+      id,
+      userId,
+      type: "totp" as const,
+      status: "pending" as const,
+      label: body.label ?? null,
+      secretKeyId: sealed.keyId,
+      secretCiphertext: sealed.ciphertext,
+      createdAt: c.var.now,
+    };
+    const event = await securityEventRow(c, {
+      type: "mfa.totp_enrollment_started",
+      userId,
+      metadata: { factorId: id },
+    });
+    const f = t.userMfaMethods;
+    await c.var.db.atomic((tx) => [
+      tx.delete(f).where(and(eq(f.userId, userId), eq(f.status, "pending"))),
+      tx.insert(f).values(factor),
+      tx.insert(t.securityEvents).values(event),
+    ]);
+    const otpauthUri = totpUri({ secret, issuer: c.var.config.totpIssuer, account: user.email });
+    return c.json(
+      {
+        factor: factorView({ ...factor, lastUsedAt: null }),
+        secret,
+        otpauthUri,
+        qrSvg: totpQrSvg(otpauthUri),
+      },
+      201,
+    );
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+const FactorParams = z.object({ factorId: Uuid });
+const VerifyBody = z.object({ code: TotpCode });
+
+defineRoute(
+  mfaRoutes,
+  createRoute({
+    method: "post",
+    path: "/totp/{factorId}/verify",
+    tags: ["mfa"],
+    summary: "Confirm a pending TOTP factor with a code from the app",
+    security: [{ bearer: [] }],
+    request: { params: FactorParams, ...jsonRequest(VerifyBody) },
+    responses: {
+      200: jsonResponse(
+        "Verified; recovery codes only for the first verified factor",
+        z.object({ factor: FactorSchema, recoveryCodes: z.array(z.string()).optional() }),
+      ),
+      ...problemResponses(
+        "invalid_request",
+        "unauthorized",
+        "not_found",
+        "invalid_mfa_code",
+        "rate_limited",
+        "rate_limit_unavailable",
+      ),
+    },
+  }),
+  requireAuth(),
+  async (c: AppContext) => {
+    const { factorId } = params(c, FactorParams);
+    const { code } = await jsonBody(c, VerifyBody);
+    const factor = await ownFactor(c, factorId);
+    if (factor.status !== "pending") throw new ApiError("not_found", "No pending factor with that id.");
+    const { userId, sessionId } = c.var.auth;
+    await consumeMfaLimits(c, userId);
+    // Records the enrollment code's time step, so that code cannot be replayed at login.
+    if (!(await acceptTotpCode(c, factor, code))) {
+      await recordSecurityEvent(c, { type: "auth.mfa_failed", userId, metadata: { flow: "enroll" } });
+      throw new ApiError("invalid_mfa_code");
+    }
+    const first = (await verifiedFactorCount(c, userId)) === 0;
+    const recovery = first ? await newRecoveryCodeSet(c) : null;
+    const event = await securityEventRow(c, {
+      type: "mfa.factor_verified",
+      userId,
+      metadata: { factorId, first },
+    });
+    const { t } = c.var.db;
+    const f = t.userMfaMethods;
+    const now = c.var.now;
+    await c.var.db.atomic((tx) => [
+      tx.update(f).set({ status: "verified", verifiedAt: now }).where(eq(f.id, factorId)),
+      ...(recovery
+        ? [
+            ...recovery.write(tx, t),
+            // The session that proved the new factor is now aal 2; every other one is revoked.
+            tx.update(t.userSessions).set({ aal: 2 }).where(eq(t.userSessions.id, sessionId)),
+            revokeSessions(tx, t, userId, now, sessionId),
+          ]
+        : []),
+      tx.insert(t.securityEvents).values(event),
+    ]);
+    return c.json({
+      factor: factorView({ ...factor, status: "verified", lastUsedAt: now }),
+      ...(recovery ? { recoveryCodes: recovery.codes } : {}),
+    });
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+defineRoute(
+  mfaRoutes,
+  createRoute({
+    method: "get",
+    path: "/factors",
+    tags: ["mfa"],
+    summary: "The caller's factors, pending ones included",
+    security: [{ bearer: [] }],
+    responses: {
+      200: jsonResponse("Factors", z.object({ factors: z.array(FactorSchema) })),
+      ...problemResponses("unauthorized"),
+    },
+  }),
+  requireAuth(),
+  async (c: AppContext) => {
+    const { db, t } = c.var.db;
+    const f = t.userMfaMethods;
+    const rows = await db
+      .select({
+        id: f.id,
+        type: f.type,
+        status: f.status,
+        label: f.label,
+        createdAt: f.createdAt,
+        lastUsedAt: f.lastUsedAt,
+      })
+      .from(f)
+      .where(eq(f.userId, c.var.auth.userId))
+      .orderBy(asc(f.id));
+    return c.json({ factors: rows.map((r) => factorView({ ...r, secretKeyId: "", secretCiphertext: "" })) });
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+const RemoveBody = z.object({ code: TotpCode.optional(), recoveryCode: RecoveryCode.optional() });
+
+defineRoute(
+  mfaRoutes,
+  createRoute({
+    method: "delete",
+    path: "/factors/{factorId}",
+    tags: ["mfa"],
+    summary: "Remove a factor (a verified one needs a current code or a recovery code)",
+    security: [{ bearer: [] }],
+    request: { params: FactorParams, ...jsonRequest(RemoveBody, false) },
+    responses: {
+      204: { description: "Removed" },
+      ...problemResponses(
+        "invalid_request",
+        "unauthorized",
+        "not_found",
+        "invalid_mfa_code",
+        "rate_limited",
+        "rate_limit_unavailable",
+      ),
+    },
+  }),
+  requireAuth(),
+  async (c: AppContext) => {
+    const { factorId } = params(c, FactorParams);
+    const body = await jsonBody(c, RemoveBody, { optional: true });
+    const factor = await ownFactor(c, factorId);
+    const userId = c.var.auth.userId;
+    if (factor.status === "verified") {
+      await requireSecondFactor(c, await validateSecondFactor(body), "remove_factor");
+    }
+    const { t } = c.var.db;
+    const f = t.userMfaMethods;
+    const event = await securityEventRow(c, { type: "mfa.factor_removed", userId, metadata: { factorId } });
+    await c.var.db.atomic((tx) => [
+      tx.delete(f).where(eq(f.id, factorId)),
+      // Removing the last verified factor also removes the recovery codes (same batch, after the delete).
+      tx.delete(t.userRecoveryCodes).where(
+        and(
+          eq(t.userRecoveryCodes.userId, userId),
+          notExists(
+            tx
+              .select({ id: f.id })
+              .from(f)
+              .where(and(eq(f.userId, userId), eq(f.status, "verified"), ne(f.id, factorId))),
+          ),
+        ),
+      ),
+      tx.insert(t.securityEvents).values(event),
+    ]);
+    return c.body(null, 204);
+  },
+);
+
+/** The remove body must name exactly one second factor for a verified factor (else 400). */
+async function validateSecondFactor(body: z.output<typeof RemoveBody>) {
+  const parsed = SecondFactorBody.safeParse(body);
+  if (!parsed.success) {
+    throw new ApiError("invalid_request", "A verified factor is removed with `code` or `recoveryCode`.", {
+      errors: [{ path: "code", message: "give exactly one of code and recoveryCode" }],
+    });
+  }
+  return parsed.data;
+}
+
+// ---------------------------------------------------------------------------------------------
+defineRoute(
+  mfaRoutes,
+  createRoute({
+    method: "post",
+    path: "/recovery-codes",
+    tags: ["mfa"],
+    summary: "Replace the recovery codes (needs a current code or a recovery code)",
+    security: [{ bearer: [] }],
+    request: jsonRequest(SecondFactorBody),
+    responses: {
+      201: jsonResponse("New codes, shown once", z.object({ recoveryCodes: z.array(z.string()) })),
+      ...problemResponses(
+        "invalid_request",
+        "unauthorized",
+        "invalid_mfa_code",
+        "rate_limited",
+        "rate_limit_unavailable",
+      ),
+    },
+  }),
+  requireAuth(),
+  async (c: AppContext) => {
+    const body = await jsonBody(c, SecondFactorBody);
+    await requireSecondFactor(c, body, "regenerate_recovery_codes");
+    const { codes, write } = await newRecoveryCodeSet(c);
+    const { t } = c.var.db;
+    const event = await securityEventRow(c, {
+      type: "mfa.recovery_codes_regenerated",
+      userId: c.var.auth.userId,
+    });
+    await c.var.db.atomic((tx) => [...write(tx, t), tx.insert(t.securityEvents).values(event)]);
+    return c.json({ recoveryCodes: codes }, 201);
+  },
+);
+
+defineRoute(
+  mfaRoutes,
+  createRoute({
+    method: "get",
+    path: "/recovery-codes",
+    tags: ["mfa"],
+    summary: "How many recovery codes are left (never the codes)",
+    security: [{ bearer: [] }],
+    responses: {
+      200: jsonResponse(
+        "Status",
+        z.object({ remaining: z.number().int(), createdAt: z.string().nullable() }),
+      ),
+      ...problemResponses("unauthorized"),
+    },
+  }),
+  requireAuth(),
+  async (c: AppContext) => {
+    const { db, t } = c.var.db;
+    const r = t.userRecoveryCodes;
+    const [set] = await db
+      .select({ createdAt: max(r.createdAt) })
+      .from(r)
+      .where(eq(r.userId, c.var.auth.userId));
+    const [left] = await db
+      .select({ n: count() })
+      .from(r)
+      .where(and(eq(r.userId, c.var.auth.userId), isNull(r.usedAt)));
+    const createdAt = set?.createdAt ? new Date(set.createdAt as unknown as string | number | Date) : null;
+    return c.json({ remaining: Number(left?.n ?? 0), createdAt: createdAt?.toISOString() ?? null });
+  },
+);

@@ -1,0 +1,4 @@
+import { identitySuite } from "../suites/identity.suite";
+import { onNodeBackends } from "../support/node-backends";
+
+onNodeBackends((h) => identitySuite(h));

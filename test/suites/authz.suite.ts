@@ -1,0 +1,138 @@
+/**
+ * One suite walks every authenticated route: no token, a garbage token, an expired and a
+ * revoked session → 401; every tenant-scoped route as a non-member and with a random tenant id
+ * → 403. The route table is checked against the OpenAPI document so a new route cannot be
+ * forgotten here.
+ */
+import { expect, it } from "vitest";
+import { createTenant, signUp } from "../support/fixtures";
+import { call, type Harness } from "../support/harness";
+
+interface ProtectedRoute {
+  method: string;
+  /** OpenAPI path template. */
+  path: string;
+  json?: unknown;
+  query?: string;
+}
+
+const ID = "01900000-0000-7000-8000-000000000000";
+const TENANT = "{tenantId}";
+
+/** Every route that needs a session, with a valid-looking request. */
+export const PROTECTED_ROUTES: ProtectedRoute[] = [
+  { method: "POST", path: "/v1/auth/logout" },
+  { method: "GET", path: "/v1/auth/sessions" },
+  { method: "DELETE", path: "/v1/auth/sessions/{id}" },
+  { method: "GET", path: "/v1/me" },
+  { method: "POST", path: "/v1/tenants", json: { name: "x" } },
+  { method: "GET", path: "/v1/tenants" },
+  {
+    method: "POST",
+    path: "/v1/tenants/{tenantId}/members",
+    json: { email: "a@example.test", role: "member" },
+  },
+  { method: "DELETE", path: "/v1/tenants/{tenantId}/members/{userId}" },
+  { method: "GET", path: "/v1/security-events" },
+  { method: "GET", path: "/v1/tenants/{tenantId}/security-events" },
+  { method: "POST", path: "/v1/mfa/totp", json: {} },
+  { method: "POST", path: "/v1/mfa/totp/{factorId}/verify", json: { code: "123456" } },
+  { method: "GET", path: "/v1/mfa/factors" },
+  { method: "DELETE", path: "/v1/mfa/factors/{factorId}", json: { code: "123456" } },
+  { method: "POST", path: "/v1/mfa/recovery-codes", json: { code: "123456" } },
+  { method: "GET", path: "/v1/mfa/recovery-codes" },
+  {
+    method: "POST",
+    path: "/v1/consents",
+    json: { policy: "tos", version: "1", decision: "granted", tenantId: TENANT },
+  },
+  { method: "GET", path: "/v1/consents", query: `tenantId=${TENANT}` },
+  { method: "GET", path: "/v1/consents/history", query: `policy=tos&tenantId=${TENANT}` },
+  { method: "GET", path: "/v1/notification-preferences", query: `tenantId=${TENANT}` },
+  {
+    method: "PUT",
+    path: "/v1/notification-preferences",
+    json: { tenantId: TENANT, channel: "email", category: "news", enabled: true },
+  },
+  { method: "POST", path: "/v1/usage", json: { feature: "api", quantity: 1, tenantId: TENANT } },
+  { method: "GET", path: "/v1/usage", query: `feature=api&tenantId=${TENANT}` },
+];
+
+function build(route: ProtectedRoute, tenantId: string) {
+  const fill = (s: string) =>
+    s.replaceAll(TENANT, tenantId).replace("{id}", ID).replace("{userId}", ID).replace("{factorId}", ID);
+  const path = fill(route.path) + (route.query ? `?${fill(route.query)}` : "");
+  const json = route.json === undefined ? undefined : JSON.parse(fill(JSON.stringify(route.json)));
+  return { path, json };
+}
+
+const isTenantScoped = (r: ProtectedRoute) => JSON.stringify(r).includes(TENANT);
+
+export function authzSuite(h: () => Harness, opts: { mounted: (path: string) => boolean }): void {
+  const routes = PROTECTED_ROUTES.filter((r) => opts.mounted(r.path));
+
+  it("covers every route the OpenAPI document marks as authenticated", async () => {
+    const doc = (await call(h(), "GET", "/openapi.json")).body;
+    const documented: string[] = [];
+    for (const [path, ops] of Object.entries(
+      doc.paths as Record<string, Record<string, { security?: unknown[] }>>,
+    )) {
+      for (const [method, op] of Object.entries(ops))
+        if (op.security?.length) documented.push(`${method.toUpperCase()} ${path}`);
+    }
+    expect(routes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(documented.sort());
+  });
+
+  it("answers 401 without a token, with a garbage token, and with expired or revoked sessions", async () => {
+    const user = await signUp(h());
+    const revoked = await signUp(h());
+    await call(h(), "POST", "/v1/auth/logout", { token: revoked.token });
+    const expiring = await signUp(h());
+    const tenantId = await createTenant(h(), user);
+    const variants: [string, Record<string, string>][] = [
+      ["none", {}],
+      ["garbage", { authorization: "Bearer not-a-token" }],
+      ["malformed", { authorization: "Basic dXNlcjpwdw==" }],
+      ["unknown", { authorization: `Bearer ${"A".repeat(43)}` }],
+      ["revoked", { authorization: `Bearer ${revoked.token}` }],
+    ];
+    for (const route of routes) {
+      const { path, json } = build(route, tenantId);
+      for (const [name, headers] of variants) {
+        const res = await call(h(), route.method, path, { headers, ...(json !== undefined ? { json } : {}) });
+        expect(res.status, `${name} ${route.method} ${path}`).toBe(401);
+        expect(res.body.code).toBe("unauthorized");
+      }
+    }
+    h().clock.advance(h().config.session.absoluteTtlMs + 1000);
+    try {
+      for (const route of routes) {
+        const { path, json } = build(route, tenantId);
+        const res = await call(h(), route.method, path, {
+          token: expiring.token,
+          ...(json !== undefined ? { json } : {}),
+        });
+        expect(res.status, `expired ${route.method} ${path}`).toBe(401);
+      }
+    } finally {
+      h().clock.reset();
+    }
+  });
+
+  it("answers 403 to non-members and for tenants that do not exist, alike", async () => {
+    const owner = await signUp(h());
+    const outsider = await signUp(h());
+    const tenantId = await createTenant(h(), owner);
+    for (const route of routes.filter(isTenantScoped)) {
+      for (const target of [tenantId, crypto.randomUUID()]) {
+        const { path, json } = build(route, target);
+        const res = await call(h(), route.method, path, {
+          token: outsider.token,
+          ...(json !== undefined ? { json } : {}),
+        });
+        expect(res.status, `${route.method} ${path}`).toBe(403);
+        expect(res.body.code).toBe("forbidden");
+      }
+    }
+  });
+}
