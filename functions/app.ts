@@ -18,7 +18,9 @@ import { consentRoutes } from "./routes/consents";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
 import { mfaRoutes } from "./routes/mfa";
+import { mfaChallengeRoutes } from "./routes/mfa-challenge";
 import { notificationPreferenceRoutes } from "./routes/notification-preferences";
+import { passwordRoutes } from "./routes/password";
 import { securityEventRoutes } from "./routes/security-events";
 import { serviceRoutes } from "./routes/service";
 import { tenantRoutes } from "./routes/tenants";
@@ -62,6 +64,8 @@ export function createApp(deps: AppDeps) {
 
   app.route("/", serviceRoutes);
   app.route("/v1/auth", authRoutes);
+  app.route("/v1/auth/mfa", mfaChallengeRoutes);
+  app.route("/v1/auth/password", passwordRoutes);
   app.route("/v1/me", meRoutes);
   app.route("/v1/mfa", mfaRoutes);
   app.route("/v1/tenants", tenantRoutes);

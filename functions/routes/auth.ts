@@ -1,10 +1,10 @@
 /**
- * Identity and sessions: register, password login, MFA challenge verification, logout,
- * session list/revoke, password reset. Every path that issues a session goes through
- * auth/sign-in.ts, which enforces the second factor.
+ * Identity and sessions: register, password login, logout, session list/revoke. The MFA
+ * challenge and password reset live in mfa-challenge.ts and password.ts. Every path that
+ * issues a session goes through auth/sign-in.ts, which enforces the second factor.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { countFailure, emailIdentifier, ipIdentifier, peekLimits } from "../auth/rate-limits";
 import {
@@ -12,41 +12,21 @@ import {
   Email,
   MfaRequiredSchema,
   Password,
-  RecoveryCode,
-  TotpCode,
   UserSchema,
   userView,
 } from "../auth/schemas";
-import { revokeSessions } from "../auth/sessions";
-import { completePasswordSignIn, issueSession, verifiedFactorCount } from "../auth/sign-in";
+import { completePasswordSignIn } from "../auth/sign-in";
+import { requireStrongPassword, userColumns } from "../auth/users";
 import type { AppContext, AppEnv } from "../context";
 import { ApiError } from "../http/problems";
 import { defineRoute } from "../http/route";
 import { jsonRequest, jsonResponse, problemResponses, Uuid } from "../http/schemas";
 import { jsonBody, params } from "../http/validation";
-import { checkPasswordPolicy, hashPassword, verifyDummyPassword, verifyPassword } from "../lib/password";
-import { generateToken, sha256Hex } from "../lib/tokens";
-import { checkSecondFactor, consumeMfaLimits } from "../mfa/second-factor";
+import { hashPassword, verifyDummyPassword, verifyPassword } from "../lib/password";
 import { requireAuth } from "../middleware/auth";
-import { recordSecurityEvent, type SecurityEventInput, securityEventRow } from "../security-events";
+import { recordSecurityEvent, securityEventRow } from "../security-events";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
-
-const POLICY_MESSAGES = {
-  too_short: "Passwords have at least 8 characters.",
-  too_long: "Passwords have at most 128 characters.",
-  common: "This password is too well known; choose another.",
-} as const;
-
-function requireStrongPassword(password: string): void {
-  const verdict = checkPasswordPolicy(password);
-  if (verdict !== "ok") throw new ApiError("weak_password", POLICY_MESSAGES[verdict]);
-}
-
-const userColumns = (c: AppContext) => {
-  const u = c.var.db.t.users;
-  return { id: u.id, email: u.email, displayName: u.displayName, createdAt: u.createdAt };
-};
 
 // ---------------------------------------------------------------------------------------------
 const RegisterBody = z.object({
@@ -144,90 +124,6 @@ defineRoute(
         .where(eq(t.users.id, user.id));
     }
     return c.json(await completePasswordSignIn(c, user));
-  },
-);
-
-// ---------------------------------------------------------------------------------------------
-const MfaVerifyBody = z
-  .object({
-    challengeToken: z.string().min(1).max(256),
-    code: TotpCode.optional(),
-    recoveryCode: RecoveryCode.optional(),
-  })
-  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), {
-    message: "give exactly one of code and recoveryCode",
-    path: ["code"],
-  });
-
-defineRoute(
-  authRoutes,
-  createRoute({
-    method: "post",
-    path: "/mfa/verify",
-    tags: ["auth"],
-    summary: "Answer an MFA challenge with a TOTP code or a recovery code",
-    request: jsonRequest(MfaVerifyBody),
-    responses: {
-      200: jsonResponse("Authenticated at aal 2", AuthenticatedSchema),
-      ...problemResponses(
-        "invalid_request",
-        "invalid_mfa_code",
-        "invalid_challenge",
-        "rate_limited",
-        "rate_limit_unavailable",
-      ),
-    },
-  }),
-  async (c: AppContext) => {
-    const body = await jsonBody(c, MfaVerifyBody);
-    const { db, t } = c.var.db;
-    const ch = t.mfaChallenges;
-    const now = c.var.now;
-    const { mfaChallengeMaxFailures } = c.var.config;
-    const live = and(
-      eq(ch.tokenHash, await sha256Hex(body.challengeToken)),
-      isNull(ch.consumedAt),
-      gt(ch.expiresAt, now),
-    );
-    const [challenge] = await db
-      .select({ id: ch.id, userId: ch.userId, failed: ch.failedAttempts })
-      .from(ch)
-      .where(live);
-    if (!challenge || challenge.failed >= mfaChallengeMaxFailures) throw new ApiError("invalid_challenge");
-    await consumeMfaLimits(c, challenge.userId);
-
-    const result = await checkSecondFactor(c, challenge.userId, body);
-    if (!result.ok) {
-      // Wrong codes of either kind count toward the challenge's attempts.
-      await db
-        .update(ch)
-        .set({ failedAttempts: sql`${ch.failedAttempts} + 1` })
-        .where(eq(ch.id, challenge.id));
-      await recordSecurityEvent(c, {
-        type: "auth.mfa_failed",
-        userId: challenge.userId,
-        metadata: { flow: "login" },
-      });
-      throw new ApiError("invalid_mfa_code");
-    }
-    // Single use: of two requests racing on one challenge, only one consumes it.
-    const consumed = await db
-      .update(ch)
-      .set({ consumedAt: now })
-      .where(
-        and(eq(ch.id, challenge.id), isNull(ch.consumedAt), lt(ch.failedAttempts, mfaChallengeMaxFailures)),
-      )
-      .returning({ id: ch.id });
-    if (consumed.length === 0) throw new ApiError("invalid_challenge");
-    const [user] = await db.select(userColumns(c)).from(t.users).where(eq(t.users.id, challenge.userId));
-    if (!user) throw new ApiError("invalid_challenge");
-    const method = result.method;
-    return c.json(
-      await issueSession(c, user, 2, [
-        { type: "auth.mfa_succeeded", userId: user.id, metadata: { method, flow: "login" } },
-        { type: "auth.login_succeeded", userId: user.id, metadata: { aal: 2, method } },
-      ]),
-    );
   },
 );
 
@@ -338,151 +234,5 @@ defineRoute(
     if (revoked.length === 0) throw new ApiError("not_found", "No such session.");
     await recordSecurityEvent(c, { type: "session.revoked", userId, metadata: { sessionId: id } });
     return c.body(null, 204);
-  },
-);
-
-// ---------------------------------------------------------------------------------------------
-const ForgotBody = z.object({ email: Email });
-
-defineRoute(
-  authRoutes,
-  createRoute({
-    method: "post",
-    path: "/password/forgot",
-    tags: ["auth"],
-    summary: "Send a password reset message (always 202)",
-    request: jsonRequest(ForgotBody),
-    responses: { 202: { description: "Accepted" }, ...problemResponses("invalid_request") },
-  }),
-  async (c: AppContext) => {
-    const { email } = await jsonBody(c, ForgotBody);
-    const { db, t } = c.var.db;
-    const [user] = await db.select({ id: t.users.id }).from(t.users).where(eq(t.users.email, email)).limit(1);
-    const allowed = await c.var.limiter.limit(
-      c.var.config.rateLimits.forgotPerEmail,
-      await emailIdentifier(c, email),
-    );
-    if (user && allowed.allowed) {
-      const token = generateToken();
-      const messageId = uuidv7();
-      const sealed = await c.var.vault.box.seal(JSON.stringify({ token }), messageId);
-      const event = await securityEventRow(c, { type: "auth.password_reset_requested", userId: user.id });
-      const now = c.var.now;
-      const tokenHash = await sha256Hex(token);
-      await c.var.db.atomic((tx) => [
-        tx.insert(t.passwordResetTokens).values({
-          id: uuidv7(),
-          userId: user.id,
-          tokenHash,
-          createdAt: now,
-          expiresAt: new Date(now.getTime() + c.var.config.passwordResetTtlMs),
-        }),
-        tx.insert(t.outboxMessages).values({
-          id: messageId,
-          recipient: email,
-          kind: "password_reset",
-          payloadKeyId: sealed.keyId,
-          payloadCiphertext: sealed.ciphertext,
-          createdAt: now,
-        }),
-        tx.insert(t.securityEvents).values(event),
-      ]);
-    }
-    return c.body(null, 202);
-  },
-);
-
-const ResetBody = z.object({
-  token: z.string().min(1).max(256),
-  newPassword: Password,
-  code: TotpCode.optional(),
-  recoveryCode: RecoveryCode.optional(),
-});
-
-defineRoute(
-  authRoutes,
-  createRoute({
-    method: "post",
-    path: "/password/reset",
-    tags: ["auth"],
-    summary: "Set a new password with a reset token (and a second factor when the user has one)",
-    request: jsonRequest(ResetBody),
-    responses: {
-      200: jsonResponse("Authenticated", AuthenticatedSchema),
-      ...problemResponses(
-        "invalid_request",
-        "weak_password",
-        "invalid_token",
-        "mfa_required",
-        "invalid_mfa_code",
-        "rate_limited",
-        "rate_limit_unavailable",
-      ),
-    },
-  }),
-  async (c: AppContext) => {
-    const body = await jsonBody(c, ResetBody);
-    requireStrongPassword(body.newPassword);
-    const { db, t } = c.var.db;
-    const r = t.passwordResetTokens;
-    const now = c.var.now;
-    const [reset] = await db
-      .select({ id: r.id, userId: r.userId })
-      .from(r)
-      .where(and(eq(r.tokenHash, await sha256Hex(body.token)), isNull(r.usedAt), gt(r.expiresAt, now)))
-      .limit(1);
-    if (!reset) throw new ApiError("invalid_token");
-
-    // The second factor is enforced here as at login; without it nothing changes (token not spent).
-    let aal: 1 | 2 = 1;
-    if ((await verifiedFactorCount(c, reset.userId)) > 0) {
-      if (body.code === undefined && body.recoveryCode === undefined) {
-        throw new ApiError("mfa_required", "Give `code` or `recoveryCode` with the reset.");
-      }
-      await consumeMfaLimits(c, reset.userId);
-      const result = await checkSecondFactor(
-        c,
-        reset.userId,
-        body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode },
-      );
-      if (!result.ok) {
-        await recordSecurityEvent(c, {
-          type: "auth.mfa_failed",
-          userId: reset.userId,
-          metadata: { flow: "reset" },
-        });
-        throw new ApiError("invalid_mfa_code");
-      }
-      aal = 2;
-    }
-
-    // Spend the token with a compare-and-set: of concurrent resets with one token, one wins.
-    const spent = await db
-      .update(r)
-      .set({ usedAt: now })
-      .where(and(eq(r.id, reset.id), isNull(r.usedAt)))
-      .returning({ id: r.id });
-    if (spent.length === 0) throw new ApiError("invalid_token");
-
-    const [user] = await db.select(userColumns(c)).from(t.users).where(eq(t.users.id, reset.userId));
-    if (!user) throw new ApiError("invalid_token");
-    const passwordHash = await hashPassword(body.newPassword);
-    const events: SecurityEventInput[] = [
-      { type: "auth.password_reset_completed", userId: user.id, metadata: { aal } },
-      ...(aal === 2
-        ? [{ type: "auth.mfa_succeeded" as const, userId: user.id, metadata: { flow: "reset" } }]
-        : []),
-    ];
-    return c.json(
-      await issueSession(c, user, aal, events, (tx, sessionId) => [
-        tx.update(t.users).set({ passwordHash, updatedAt: now }).where(eq(t.users.id, user.id)),
-        // Every other session dies, and so does every other outstanding reset token.
-        revokeSessions(tx, t, user.id, now, sessionId),
-        tx
-          .update(r)
-          .set({ usedAt: now })
-          .where(and(eq(r.userId, user.id), isNull(r.usedAt))),
-      ]),
-    );
   },
 );
