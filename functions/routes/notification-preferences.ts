@@ -56,7 +56,13 @@ const view = (p: PreferenceRow) => ({
 
 const columns = (c: AppContext) => {
   const p = c.var.db.t.userNotificationPreferences;
-  return { tenantId: p.tenantId, channel: p.channel, category: p.category, enabled: p.enabled, updatedAt: p.updatedAt };
+  return {
+    tenantId: p.tenantId,
+    channel: p.channel,
+    category: p.category,
+    enabled: p.enabled,
+    updatedAt: p.updatedAt,
+  };
 };
 
 defineRoute(
@@ -99,7 +105,13 @@ defineRoute(
     request: jsonRequest(PutBody),
     responses: {
       200: jsonResponse("The stored preference", z.object({ preference: PreferenceSchema })),
-      ...problemResponses("invalid_request", "unauthorized", "forbidden", "unsupported_media_type", "payload_too_large"),
+      ...problemResponses(
+        "invalid_request",
+        "unauthorized",
+        "forbidden",
+        "unsupported_media_type",
+        "payload_too_large",
+      ),
     },
   }),
   requireAuth(),
@@ -124,8 +136,9 @@ defineRoute(
     // `SELECT … FROM tenant_memberships WHERE member`, so a non-member (or an unknown tenant)
     // inserts nothing and gets no row back, with no gap between the check and the write.
     const insert = db.insert(p);
-    const [saved] = await (
-      tenantId ? insert.select(rowWhere(p, row, t.tenantMemberships, isMember(t, tenantId, userId))) : insert.values(row)
+    const [saved] = await (tenantId
+      ? insert.select(rowWhere(p, row, t.tenantMemberships, isMember(t, tenantId, userId)))
+      : insert.values(row)
     )
       .onConflictDoUpdate({
         target: [p.userId, p.scopeId, p.channel, p.category],
