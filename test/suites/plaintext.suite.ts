@@ -1,0 +1,75 @@
+/**
+ * Nothing secret is stored in plain form: after flows that handle passwords, session,
+ * challenge and reset tokens, TOTP secrets, recovery codes, IPs and user agents, every table of
+ * the database is scanned for those values.
+ */
+import { expect, it } from "vitest";
+import { signUp } from "../support/fixtures";
+import { call, type Harness, makeHarness } from "../support/harness";
+import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
+
+export function plaintextSuite(h: () => Harness): void {
+  it("stores no password, token, TOTP secret, recovery code, IP or user agent in plain form", async () => {
+    const m = makeHarness({ backend: h().backend, open: h().open, env: { APP_ENV: "development" } });
+    m.clock.set(stepStart());
+    const ip = "198.51.100.213";
+    const userAgent = `PlaintextProbe/${crypto.randomUUID()}`;
+    const headers = { "x-test-client-ip": ip, "user-agent": userAgent };
+    const password = `plain-probe-${crypto.randomUUID()}`;
+    const secrets: string[] = [password, ip, userAgent];
+
+    const user = await signUp(m, { password });
+    secrets.push(user.token);
+    const tenant = await call(m, "POST", "/v1/tenants", {
+      token: user.token,
+      json: { name: "Probe" },
+      headers,
+    });
+    const tenantId = tenant.body.tenant.id;
+    const consent = await call(m, "POST", "/v1/consents", {
+      token: user.token,
+      json: { policy: "privacy", version: "1", decision: "granted", tenantId },
+      headers,
+    });
+    expect(consent.status).toBe(201);
+    const enrolled = await enrollTotp(m, user);
+    secrets.push(enrolled.secret, ...enrolled.recoveryCodes);
+    m.clock.advance(STEP_MS);
+    const login = await call(m, "POST", "/v1/auth/login", { json: { email: user.email, password }, headers });
+    secrets.push(login.body.challenge.token);
+    const verified = await call(m, "POST", "/v1/auth/mfa/verify", {
+      json: { challengeToken: login.body.challenge.token, code: codeAt(enrolled.secret, m.clock.now()) },
+      headers,
+    });
+    expect(verified.status).toBe(200);
+    secrets.push(verified.body.session.token);
+    await call(m, "POST", "/v1/auth/password/forgot", { json: { email: user.email }, headers });
+    const [message] = (await call(m, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
+    secrets.push(message.token);
+    const newPassword = `new-plain-probe-${crypto.randomUUID()}`;
+    secrets.push(newPassword);
+    const reset = await call(m, "POST", "/v1/auth/password/reset", {
+      json: { token: message.token, newPassword, recoveryCode: enrolled.recoveryCodes[0] },
+      headers,
+    });
+    expect(reset.status).toBe(200);
+    secrets.push(reset.body.session.token);
+    await challenge(m, { ...user, password: newPassword });
+
+    const { db, t } = m.open();
+    let rows = 0;
+    for (const [name, table] of Object.entries(t)) {
+      const dump = await db.select().from(table as typeof t.users);
+      rows += dump.length;
+      const text = JSON.stringify(dump).toLowerCase();
+      for (const secret of secrets) {
+        expect(text.includes(secret.toLowerCase()), `${name} holds a plain secret`).toBe(false);
+        // Recovery codes also without their dashes.
+        expect(text.includes(secret.toLowerCase().replaceAll("-", "")), `${name} holds a plain secret`).toBe(
+          false,
+        );
+      }
+    }
+    expect(rows).toBeGreaterThan(20);
+  });
+}
