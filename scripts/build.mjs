@@ -7,8 +7,12 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-/** Budget for the gzipped Worker bundle (Workers free plan limit: 3 MB compressed). */
-const BUNDLE_BUDGET_GZIP_BYTES = 400 * 1024;
+/**
+ * Budget for the gzipped, minified Worker bundle: ~300 KiB measured (zod with its locales and
+ * drizzle are most of it), with room to grow a little; the platform limit is 3 MiB (free plan).
+ * Start-up time grows with bundle size, so this is a speed budget, not a platform limit.
+ */
+const BUNDLE_BUDGET_GZIP_BYTES = 350 * 1024;
 
 const wrangler = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
