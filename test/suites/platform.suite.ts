@@ -1,4 +1,6 @@
 /** Platform behaviour every backend must show: service endpoints, request ids, problems, routing. */
+import { eq } from "drizzle-orm";
+import { uuidv7 } from "uuidv7";
 import { expect, it } from "vitest";
 import { createSqlRateLimiter } from "../../functions/ratelimit/sql";
 import { RateLimitUnavailableError } from "../../functions/ratelimit/types";
@@ -7,6 +9,46 @@ import { call, type Harness, makeHarness } from "../support/harness";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function platformSuite(h: () => Harness): void {
+  it("leaves exactly one row after 100 concurrent upserts of one global key (no tenant)", async () => {
+    const { db, t } = h().open();
+    const userId = uuidv7();
+    const now = new Date();
+    await db.insert(t.users).values({
+      id: userId,
+      email: `${userId}@example.test`,
+      passwordHash: "$scrypt$unused",
+      createdAt: now,
+      updatedAt: now,
+    });
+    const p = t.userNotificationPreferences;
+    // Each upsert on its own handle, as concurrent requests would be.
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => {
+        const conn = h().open();
+        return conn.db
+          .insert(p)
+          .values({
+            id: uuidv7(),
+            userId,
+            tenantId: null,
+            scopeId: "",
+            channel: "email",
+            category: "news",
+            enabled: i % 2 === 0,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .onConflictDoUpdate({
+            target: [p.userId, p.scopeId, p.channel, p.category],
+            set: { enabled: i % 2 === 0, updatedAt: now },
+          })
+          .returning({ id: p.id });
+      }),
+    );
+    const rows = await db.select().from(p).where(eq(p.userId, userId));
+    expect(rows).toHaveLength(1);
+  });
+
   it("answers /healthz with a fresh request id", async () => {
     const res = await call(h(), "GET", "/healthz");
     expect(res.status).toBe(200);
