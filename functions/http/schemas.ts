@@ -16,12 +16,19 @@ export const ProblemSchema = z
   })
   .openapi("Problem");
 
-/** OpenAPI response entries for the given problem codes, grouped by status. */
-export function problemResponses(...codes: ProblemCode[]) {
-  const byStatus: Record<
-    string,
-    { description: string; content: Record<string, { schema: typeof ProblemSchema }> }
-  > = {};
+type ProblemEntry = {
+  description: string;
+  content: { "application/problem+json": { schema: typeof ProblemSchema } };
+};
+
+/**
+ * OpenAPI response entries for the given problem codes, grouped by status. Typed with the
+ * literal statuses (401, 409…) so typed clients see a problem document exactly there.
+ */
+export function problemResponses<C extends ProblemCode>(
+  ...codes: C[]
+): { [K in C as (typeof PROBLEMS)[K]["status"]]: ProblemEntry } {
+  const byStatus: Record<string, ProblemEntry> = {};
   for (const code of codes) {
     const status = String(PROBLEMS[code].status);
     const entry = byStatus[status];
@@ -32,7 +39,7 @@ export function problemResponses(...codes: ProblemCode[]) {
         content: { "application/problem+json": { schema: ProblemSchema } },
       };
   }
-  return byStatus;
+  return byStatus as { [K in C as (typeof PROBLEMS)[K]["status"]]: ProblemEntry };
 }
 
 /** A JSON response entry for OpenAPI. */

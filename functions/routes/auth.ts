@@ -26,8 +26,6 @@ import { hashPassword, verifyDummyPassword, verifyPassword } from "../lib/passwo
 import { requireAuth } from "../middleware/auth";
 import { recordSecurityEvent, securityEventRow } from "../security-events";
 
-export const authRoutes = new OpenAPIHono<AppEnv>();
-
 // ---------------------------------------------------------------------------------------------
 const RegisterBody = z.object({
   email: Email,
@@ -35,8 +33,8 @@ const RegisterBody = z.object({
   displayName: z.string().trim().min(1).max(100).optional(),
 });
 
-defineRoute(
-  authRoutes,
+const withRegister = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "post",
     path: "/register",
@@ -74,8 +72,8 @@ defineRoute(
 // ---------------------------------------------------------------------------------------------
 const LoginBody = z.object({ email: Email, password: Password });
 
-defineRoute(
-  authRoutes,
+const withLogin = defineRoute(
+  withRegister,
   createRoute({
     method: "post",
     path: "/login",
@@ -128,8 +126,8 @@ defineRoute(
 );
 
 // ---------------------------------------------------------------------------------------------
-defineRoute(
-  authRoutes,
+const withLogout = defineRoute(
+  withLogin,
   createRoute({
     method: "post",
     path: "/logout",
@@ -166,8 +164,8 @@ const SessionListSchema = z
   })
   .openapi("SessionList");
 
-defineRoute(
-  authRoutes,
+const withSessionList = defineRoute(
+  withLogout,
   createRoute({
     method: "get",
     path: "/sessions",
@@ -206,8 +204,8 @@ defineRoute(
 
 const SessionParams = z.object({ id: Uuid });
 
-defineRoute(
-  authRoutes,
+const withSessionRevoke = defineRoute(
+  withSessionList,
   createRoute({
     method: "delete",
     path: "/sessions/{id}",
@@ -236,3 +234,9 @@ defineRoute(
     return c.body(null, 204);
   },
 );
+
+/**
+ * Register, login, logout, session list and revoke (mounted at /v1/auth).
+ * Chained route by route (`with…` above), so its type carries every route for typed clients.
+ */
+export const authRoutes = withSessionRevoke;

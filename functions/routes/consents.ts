@@ -18,8 +18,6 @@ import { securityEventRow } from "../security-events";
 import { OptionalTenantId, Slug, TenantScopeQuery } from "../tenant-data/schemas";
 import { scopeIdOf } from "../tenant-data/sql";
 
-export const consentRoutes = new OpenAPIHono<AppEnv>();
-
 const Decision = z.enum(["granted", "revoked"]);
 
 const ConsentSchema = z
@@ -69,8 +67,8 @@ const columns = (c: AppContext) => {
   };
 };
 
-defineRoute(
-  consentRoutes,
+const withRecord = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "post",
     path: "/",
@@ -133,8 +131,8 @@ defineRoute(
   },
 );
 
-defineRoute(
-  consentRoutes,
+const withLatest = defineRoute(
+  withRecord,
   createRoute({
     method: "get",
     path: "/",
@@ -183,8 +181,8 @@ defineRoute(
   },
 );
 
-defineRoute(
-  consentRoutes,
+const withHistory = defineRoute(
+  withLatest,
   createRoute({
     method: "get",
     path: "/history",
@@ -224,3 +222,9 @@ defineRoute(
     return c.json({ consents: items.map(view), nextCursor });
   },
 );
+
+/**
+ * The consent ledger: record, latest per policy, history (mounted at /v1/consents).
+ * Chained route by route (`with…` above), so its type carries every route for typed clients.
+ */
+export const consentRoutes = withHistory;

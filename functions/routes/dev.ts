@@ -10,15 +10,14 @@ import { defineRoute } from "../http/route";
 import { jsonResponse, problemResponses } from "../http/schemas";
 import { query } from "../http/validation";
 
-export const devRoutes = new OpenAPIHono<AppEnv>();
-
 const OutboxQuery = z.object({ to: Email });
 const OutboxSchema = z.object({
   messages: z.array(z.object({ to: z.string(), kind: z.string(), token: z.string(), createdAt: z.string() })),
 });
 
-defineRoute(
-  devRoutes,
+/** The development outbox reader (mounted at /v1/dev in development only). */
+export const devRoutes = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "get",
     path: "/outbox",

@@ -8,8 +8,6 @@ import { defineRoute } from "../http/route";
 import { jsonResponse, problemResponses } from "../http/schemas";
 import { requireAuth } from "../middleware/auth";
 
-export const meRoutes = new OpenAPIHono<AppEnv>();
-
 const MeSchema = z
   .object({
     user: UserSchema,
@@ -22,8 +20,9 @@ const MeSchema = z
   })
   .openapi("Me");
 
-defineRoute(
-  meRoutes,
+/** GET /v1/me (mounted at /v1/me). Its type carries the route, for typed clients. */
+export const meRoutes = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "get",
     path: "/",

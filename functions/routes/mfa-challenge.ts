@@ -17,8 +17,6 @@ import { sha256Hex } from "../lib/tokens";
 import { checkSecondFactor, consumeMfaLimits } from "../mfa/second-factor";
 import { recordSecurityEvent } from "../security-events";
 
-export const mfaChallengeRoutes = new OpenAPIHono<AppEnv>();
-
 // ---------------------------------------------------------------------------------------------
 const MfaVerifyBody = z
   .object({
@@ -31,8 +29,9 @@ const MfaVerifyBody = z
     path: ["code"],
   });
 
-defineRoute(
-  mfaChallengeRoutes,
+/** The second step of a login (mounted at /v1/auth/mfa). */
+export const mfaChallengeRoutes = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "post",
     path: "/verify",

@@ -21,8 +21,6 @@ import { acceptTotpCode, checkSecondFactor, consumeMfaLimits } from "../mfa/seco
 import { requireAuth } from "../middleware/auth";
 import { recordSecurityEvent, securityEventRow } from "../security-events";
 
-export const mfaRoutes = new OpenAPIHono<AppEnv>();
-
 const FactorSchema = z
   .object({
     id: z.string(),
@@ -117,8 +115,8 @@ async function requireSecondFactor(c: AppContext, body: z.output<typeof SecondFa
 // ---------------------------------------------------------------------------------------------
 const EnrollBody = z.object({ label: z.string().trim().min(1).max(64).optional() });
 
-defineRoute(
-  mfaRoutes,
+const withEnroll = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "post",
     path: "/totp",
@@ -185,8 +183,8 @@ defineRoute(
 const FactorParams = z.object({ factorId: Uuid });
 const VerifyBody = z.object({ code: TotpCode });
 
-defineRoute(
-  mfaRoutes,
+const withVerify = defineRoute(
+  withEnroll,
   createRoute({
     method: "post",
     path: "/totp/{factorId}/verify",
@@ -252,8 +250,8 @@ defineRoute(
 );
 
 // ---------------------------------------------------------------------------------------------
-defineRoute(
-  mfaRoutes,
+const withFactorList = defineRoute(
+  withVerify,
   createRoute({
     method: "get",
     path: "/factors",
@@ -288,8 +286,8 @@ defineRoute(
 // ---------------------------------------------------------------------------------------------
 const RemoveBody = z.object({ code: TotpCode.optional(), recoveryCode: RecoveryCode.optional() });
 
-defineRoute(
-  mfaRoutes,
+const withFactorRemove = defineRoute(
+  withFactorList,
   createRoute({
     method: "delete",
     path: "/factors/{factorId}",
@@ -353,8 +351,8 @@ async function validateSecondFactor(body: z.output<typeof RemoveBody>) {
 }
 
 // ---------------------------------------------------------------------------------------------
-defineRoute(
-  mfaRoutes,
+const withRegenerate = defineRoute(
+  withFactorRemove,
   createRoute({
     method: "post",
     path: "/recovery-codes",
@@ -388,8 +386,8 @@ defineRoute(
   },
 );
 
-defineRoute(
-  mfaRoutes,
+const withRecoveryStatus = defineRoute(
+  withRegenerate,
   createRoute({
     method: "get",
     path: "/recovery-codes",
@@ -420,3 +418,9 @@ defineRoute(
     return c.json({ remaining: Number(left?.n ?? 0), createdAt: createdAt?.toISOString() ?? null });
   },
 );
+
+/**
+ * TOTP enrollment, factors and recovery codes (mounted at /v1/mfa).
+ * Chained route by route (`with…` above), so its type carries every route for typed clients.
+ */
+export const mfaRoutes = withRecoveryStatus;

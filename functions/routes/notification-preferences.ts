@@ -17,8 +17,6 @@ import { requireAuth } from "../middleware/auth";
 import { OptionalTenantId, Slug, TenantScopeQuery } from "../tenant-data/schemas";
 import { excluded, isMember, rowWhere, scopeIdOf } from "../tenant-data/sql";
 
-export const notificationPreferenceRoutes = new OpenAPIHono<AppEnv>();
-
 const Channel = z.enum(["email", "sms", "push", "in_app"]);
 
 const PreferenceSchema = z
@@ -65,8 +63,8 @@ const columns = (c: AppContext) => {
   };
 };
 
-defineRoute(
-  notificationPreferenceRoutes,
+const withList = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "get",
     path: "/",
@@ -94,8 +92,8 @@ defineRoute(
   },
 );
 
-defineRoute(
-  notificationPreferenceRoutes,
+const withUpsert = defineRoute(
+  withList,
   createRoute({
     method: "put",
     path: "/",
@@ -150,3 +148,9 @@ defineRoute(
     return c.json({ preference: view(saved) });
   },
 );
+
+/**
+ * Notification preferences: list and upsert (mounted at /v1/notification-preferences).
+ * Chained route by route (`with…` above), so its type carries every route for typed clients.
+ */
+export const notificationPreferenceRoutes = withUpsert;

@@ -21,13 +21,11 @@ import { generateToken, sha256Hex } from "../lib/tokens";
 import { checkSecondFactor, consumeMfaLimits } from "../mfa/second-factor";
 import { recordSecurityEvent, type SecurityEventInput, securityEventRow } from "../security-events";
 
-export const passwordRoutes = new OpenAPIHono<AppEnv>();
-
 // ---------------------------------------------------------------------------------------------
 const ForgotBody = z.object({ email: Email });
 
-defineRoute(
-  passwordRoutes,
+const withForgot = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "post",
     path: "/forgot",
@@ -81,8 +79,8 @@ const ResetBody = z.object({
   recoveryCode: RecoveryCode.optional(),
 });
 
-defineRoute(
-  passwordRoutes,
+const withReset = defineRoute(
+  withForgot,
   createRoute({
     method: "post",
     path: "/reset",
@@ -168,3 +166,9 @@ defineRoute(
     );
   },
 );
+
+/**
+ * Password forgot and reset (mounted at /v1/auth/password).
+ * Chained route by route (`with…` above), so its type carries every route for typed clients.
+ */
+export const passwordRoutes = withReset;

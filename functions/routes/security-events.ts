@@ -10,8 +10,6 @@ import { params, query } from "../http/validation";
 import { requireAuth } from "../middleware/auth";
 import { SECURITY_EVENT_TYPES } from "../security-events";
 
-export const securityEventRoutes = new OpenAPIHono<AppEnv>();
-
 const EventSchema = z
   .object({
     id: z.string(),
@@ -59,8 +57,8 @@ export async function listEvents(c: AppContext, scope: SQL, q: z.output<typeof E
   };
 }
 
-defineRoute(
-  securityEventRoutes,
+const withOwnEvents = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "get",
     path: "/security-events",
@@ -82,8 +80,8 @@ defineRoute(
 
 const TenantParams = z.object({ tenantId: Uuid });
 
-defineRoute(
-  securityEventRoutes,
+const withTenantEvents = defineRoute(
+  withOwnEvents,
   createRoute({
     method: "get",
     path: "/tenants/{tenantId}/security-events",
@@ -104,3 +102,9 @@ defineRoute(
     return c.json(await listEvents(c, eq(c.var.db.t.securityEvents.tenantId, tenantId), q));
   },
 );
+
+/**
+ * Security event reads, the caller's and a tenant's (mounted at /v1).
+ * Chained route by route (`with…` above), so its type carries every route for typed clients.
+ */
+export const securityEventRoutes = withTenantEvents;

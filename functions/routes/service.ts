@@ -27,10 +27,8 @@ async function check(probe: () => Promise<void>): Promise<"ok" | "down"> {
   }
 }
 
-export const serviceRoutes = new OpenAPIHono<AppEnv>();
-
-defineRoute(
-  serviceRoutes,
+const withHealth = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "get",
     path: "/healthz",
@@ -41,8 +39,8 @@ defineRoute(
   (c) => c.json({ status: "ok" as const }),
 );
 
-defineRoute(
-  serviceRoutes,
+const withReady = defineRoute(
+  withHealth,
   createRoute({
     method: "get",
     path: "/readyz",
@@ -72,3 +70,9 @@ defineRoute(
     });
   },
 );
+
+/**
+ * Liveness and readiness (mounted at /).
+ * Chained route by route (`with…` above), so its type carries every route for typed clients.
+ */
+export const serviceRoutes = withReady;

@@ -12,8 +12,6 @@ import { jsonBody, params } from "../http/validation";
 import { requireAuth } from "../middleware/auth";
 import { recordSecurityEvent, securityEventRow } from "../security-events";
 
-export const tenantRoutes = new OpenAPIHono<AppEnv>();
-
 const Role = z.enum(["owner", "admin", "member"]);
 const TenantSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi("Tenant");
 const tenantView = (t: { id: string; name: string; createdAt: Date }) => ({
@@ -24,8 +22,8 @@ const tenantView = (t: { id: string; name: string; createdAt: Date }) => ({
 
 const CreateTenantBody = z.object({ name: z.string().trim().min(1).max(100) });
 
-defineRoute(
-  tenantRoutes,
+const withCreate = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "post",
     path: "/",
@@ -53,8 +51,8 @@ defineRoute(
   },
 );
 
-defineRoute(
-  tenantRoutes,
+const withList = defineRoute(
+  withCreate,
   createRoute({
     method: "get",
     path: "/",
@@ -87,8 +85,8 @@ defineRoute(
 const TenantParams = z.object({ tenantId: Uuid });
 const AddMemberBody = z.object({ email: Email, role: z.enum(["admin", "member"]) });
 
-defineRoute(
-  tenantRoutes,
+const withMemberAdd = defineRoute(
+  withList,
   createRoute({
     method: "post",
     path: "/{tenantId}/members",
@@ -130,8 +128,8 @@ defineRoute(
 
 const MemberParams = z.object({ tenantId: Uuid, userId: Uuid });
 
-defineRoute(
-  tenantRoutes,
+const withMemberRemove = defineRoute(
+  withMemberAdd,
   createRoute({
     method: "delete",
     path: "/{tenantId}/members/{userId}",
@@ -190,3 +188,9 @@ defineRoute(
     return c.body(null, 204);
   },
 );
+
+/**
+ * Tenants and memberships (mounted at /v1/tenants).
+ * Chained route by route (`with…` above), so its type carries every route for typed clients.
+ */
+export const tenantRoutes = withMemberRemove;

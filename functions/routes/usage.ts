@@ -17,8 +17,6 @@ import { invalidField, OptionalTenantId, Slug } from "../tenant-data/schemas";
 import { scopeIdOf } from "../tenant-data/sql";
 import { dailyTotals, incrementOnce, incrementUsage, readIdempotencyKey } from "../tenant-data/usage-store";
 
-export const usageRoutes = new OpenAPIHono<AppEnv>();
-
 /** How far back `occurredAt` may lie (late reports), and how far ahead (client clock skew). */
 export const OCCURRED_AT_MAX_AGE_MS = 168 * 60 * 60 * 1000;
 export const OCCURRED_AT_MAX_SKEW_MS = 5 * 60 * 1000;
@@ -153,8 +151,8 @@ async function replay(c: AppContext, body: Body, key: string, hash: string) {
   }
 }
 
-defineRoute(
-  usageRoutes,
+const withIncrement = defineRoute(
+  new OpenAPIHono<AppEnv>(),
   createRoute({
     method: "post",
     path: "/",
@@ -200,8 +198,8 @@ defineRoute(
   },
 );
 
-defineRoute(
-  usageRoutes,
+const withSeries = defineRoute(
+  withIncrement,
   createRoute({
     method: "get",
     path: "/",
@@ -242,3 +240,9 @@ defineRoute(
     return c.json({ series, total: series.reduce((sum, p) => sum + p.total, 0) });
   },
 );
+
+/**
+ * Usage counters: increment and series (mounted at /v1/usage).
+ * Chained route by route (`with…` above), so its type carries every route for typed clients.
+ */
+export const usageRoutes = withSeries;

@@ -1,0 +1,83 @@
+/**
+ * The request pipeline every deployment shares, whatever routes it serves: request context,
+ * secure headers, the routes it is given, the OpenAPI document and reference page, 404/405
+ * problem documents and the one error handler. `createApp` (app.ts) mounts every route module;
+ * a per-route function (functions/standalone/) mounts one. This module imports no route module,
+ * so a bundle built from a standalone entry carries only the routes it mounts.
+ */
+
+import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hono, Schema } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppDeps, AppEnv } from "./context";
+import { errorHandler } from "./http/errors";
+import { problemResponse } from "./http/problems";
+import { createKeyedHasher } from "./lib/keyed-hash";
+import { createSecretBox, parseKeyring } from "./lib/secret-box";
+import { requestContext } from "./middleware/request-context";
+
+/** The API version the OpenAPI document states. */
+export const API_VERSION = "0.1.0";
+
+const defaultLog = (line: Record<string, unknown>) => console.log(JSON.stringify(line));
+
+/**
+ * 404 for paths no route serves, 405 (with Allow) for paths served under other methods.
+ * The route table is compiled on first use, after every module is mounted.
+ */
+function notFoundOrMethodNotAllowed(app: Hono<AppEnv>) {
+  let table: { pattern: RegExp; method: string }[] | undefined;
+  return (c: Parameters<Parameters<Hono<AppEnv>["notFound"]>[0]>[0]) => {
+    table ??= app.routes
+      .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
+      .map((r) => ({
+        method: r.method,
+        pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:\w+/g, "[^/]+")}/?$`),
+      }));
+    const allowed = [...new Set(table.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
+    const requestId = c.get("requestId") ?? crypto.randomUUID();
+    if (allowed.length === 0) return problemResponse("not_found", requestId);
+    return problemResponse("method_not_allowed", requestId, { headers: { Allow: allowed.join(", ") } });
+  };
+}
+
+/**
+ * Builds an app from its dependencies around the routes `mountRoutes` adds. `mountRoutes` gets
+ * the app after the middleware and returns it with its routes (chained `.route()` calls), so the
+ * returned app's type lists exactly those routes (for `hc`, hono/client). It must return the app
+ * it was given (what `.route()` returns).
+ */
+export function createPipelineApp<S extends Schema>(
+  deps: AppDeps,
+  mountRoutes: (app: OpenAPIHono<AppEnv>) => OpenAPIHono<AppEnv, S>,
+): OpenAPIHono<AppEnv, S> {
+  const log = deps.log ?? defaultLog;
+  const app = new OpenAPIHono<AppEnv>();
+
+  // Secrets are checked here, once: a bad key fails start-up, not a request.
+  const vault = {
+    keyedHash: createKeyedHasher(deps.config.ipHashKey),
+    box: createSecretBox(parseKeyring(deps.config.encryptionKeys)),
+  };
+  app.use("*", requestContext({ ...deps, log }, vault));
+  app.use("*", secureHeaders());
+
+  const routed = mountRoutes(app);
+  // `.route()` returns the app itself; a different app here would serve no request.
+  if ((routed as unknown) !== app) throw new Error("mountRoutes must return the app it was given");
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "User Data Hardening API",
+      version: API_VERSION,
+      description: "Accounts, sessions, TOTP MFA, tenants, consents, preferences, usage and security events.",
+    },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "User Data Hardening API" }));
+
+  app.notFound(notFoundOrMethodNotAllowed(app));
+  app.onError(errorHandler(log));
+  return routed;
+}

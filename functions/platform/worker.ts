@@ -1,0 +1,43 @@
+/**
+ * Cloudflare Workers → AppDeps, shared by the full Worker (functions/index.ts) and the per-route
+ * Workers (functions/standalone/). Database: DATABASE_URL when set (Neon Postgres, or libSQL
+ * over HTTP), else the D1 binding `DB`.
+ */
+import type { Database } from "../../db/database";
+import { d1Database } from "../../db/dialect";
+import { loadConfig } from "../config";
+import type { AppDeps } from "../context";
+import { databaseOpener } from "./database-url";
+import { rateLimiterFactory } from "./rate-limiter";
+
+/** The Worker's bindings: D1 as `DB`, or DATABASE_URL; every other variable and secret as strings. */
+export interface WorkerEnv {
+  DB?: D1Database;
+  DATABASE_URL?: string;
+  DATABASE_AUTH_TOKEN?: string;
+  [name: string]: unknown;
+}
+
+/** Turns a Workers environment into the app's dependencies (once per isolate). */
+export function workerDeps(env: WorkerEnv): AppDeps {
+  const config = loadConfig(env);
+  const { DB } = env;
+  let open: () => Database;
+  if (env.DATABASE_URL) {
+    open = databaseOpener(env.DATABASE_URL, {
+      perRequest: true,
+      ...(env.DATABASE_AUTH_TOKEN ? { authToken: env.DATABASE_AUTH_TOKEN } : {}),
+    });
+  } else if (DB) {
+    open = () => d1Database(DB);
+  } else {
+    throw new Error("no database: set DATABASE_URL or bind a D1 database as DB");
+  }
+  return {
+    config,
+    database: open,
+    rateLimiter: rateLimiterFactory(config),
+    // Set by Cloudflare's edge; a client cannot forge it.
+    clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
+  };
+}
