@@ -67,6 +67,12 @@ export function createPipelineApp<S extends Schema>(
   // `.route()` returns the app itself; a different app here would serve no request.
   if ((routed as unknown) !== app) throw new Error("mountRoutes must return the app it was given");
 
+  // Routes name `security: [{ bearer: [] }]`; the scheme itself is declared once here.
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A session token from login, MFA verification or password reset",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

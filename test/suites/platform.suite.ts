@@ -99,7 +99,51 @@ export function platformSuite(h: () => Harness): void {
     const doc = await call(h(), "GET", "/openapi.json");
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(["/healthz", "/readyz"]));
+    const contract = [
+      "get /healthz",
+      "get /readyz",
+      "post /v1/auth/register",
+      "post /v1/auth/login",
+      "post /v1/auth/mfa/verify",
+      "post /v1/auth/logout",
+      "get /v1/auth/sessions",
+      "delete /v1/auth/sessions/{id}",
+      "post /v1/auth/password/forgot",
+      "post /v1/auth/password/reset",
+      "get /v1/me",
+      "post /v1/mfa/totp",
+      "post /v1/mfa/totp/{factorId}/verify",
+      "get /v1/mfa/factors",
+      "delete /v1/mfa/factors/{factorId}",
+      "post /v1/mfa/recovery-codes",
+      "get /v1/mfa/recovery-codes",
+      "post /v1/tenants",
+      "get /v1/tenants",
+      "post /v1/tenants/{tenantId}/members",
+      "delete /v1/tenants/{tenantId}/members/{userId}",
+      "post /v1/consents",
+      "get /v1/consents",
+      "get /v1/consents/history",
+      "get /v1/notification-preferences",
+      "put /v1/notification-preferences",
+      "post /v1/usage",
+      "get /v1/usage",
+      "get /v1/security-events",
+      "get /v1/tenants/{tenantId}/security-events",
+    ];
+    const documented = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`),
+    );
+    expect(documented.sort()).toEqual([...contract].sort());
+    for (const [path, ops] of Object.entries(doc.body.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses).length, `${method} ${path}`).toBeGreaterThan(0);
+        if (["post", "put"].includes(method) && !path.endsWith("/logout")) {
+          expect(op.requestBody?.content?.["application/json"]?.schema, `${method} ${path}`).toBeTruthy();
+        }
+      }
+    }
+    expect(doc.body.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
     const page = await call(h(), "GET", "/docs");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
