@@ -72,6 +72,7 @@ const EnvSchema = z.object({
   MFA_CHALLENGE_TTL_SECONDS: int(30).default(300),
   MFA_CHALLENGE_MAX_FAILURES: int(1).default(5),
   PASSWORD_RESET_TTL_SECONDS: int(60).default(1800),
+  USAGE_IDEMPOTENCY_TTL_SECONDS: int(60).default(86_400),
   RATE_LIMIT_STORE: z.enum(["upstash", "sql"]).optional(),
   RATE_LIMIT_TIMEOUT_MS: int(50).default(1000),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
@@ -124,7 +125,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
     mfaChallengeTtlMs: e.MFA_CHALLENGE_TTL_SECONDS * 1000,
     mfaChallengeMaxFailures: e.MFA_CHALLENGE_MAX_FAILURES,
     passwordResetTtlMs: e.PASSWORD_RESET_TTL_SECONDS * 1000,
-    usageIdempotencyTtlMs: 24 * HOUR,
+    usageIdempotencyTtlMs: e.USAGE_IDEMPOTENCY_TTL_SECONDS * 1000,
     rateLimits: {
       mfaPerUser: rule(d.mfaPerUser, e.RATE_LIMIT_MFA_PER_USER),
       mfaPerIp: rule(d.mfaPerIp, e.RATE_LIMIT_MFA_PER_IP),

@@ -192,7 +192,7 @@ const withIncrement = defineRoute(
       return c.json({ counter: counterView(body, periodStart, total) });
     }
     const hash = await requestHash(body);
-    const total = await incrementOnce(c.var.db, increment, key, hash);
+    const total = await incrementOnce(c.var.db, increment, key, hash, c.var.config.usageIdempotencyTtlMs);
     if (total !== null) return c.json({ counter: counterView(body, periodStart, total) });
     return c.json({ counter: await replay(c, body, key, hash) });
   },

@@ -9,9 +9,6 @@ import { uuidv7 } from "uuidv7";
 import type { Database, Db, Schema } from "../../db/database";
 import { excluded, isMember, rowWhere, scopeIdOf } from "./sql";
 
-/** How long an Idempotency-Key answers with its first result (then it may be reclaimed). */
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
 export interface Increment {
   userId: string;
   tenantId: string | null;
@@ -84,6 +81,8 @@ export async function incrementOnce(
   i: Increment,
   key: string,
   requestHash: string,
+  /** How long the key answers with its first result (config.usageIdempotencyTtlMs); then it may be reclaimed. */
+  ttlMs: number,
 ): Promise<number | null> {
   const { t } = database;
   const k = t.usageIdempotencyKeys;
@@ -95,7 +94,7 @@ export async function incrementOnce(
     requestHash,
     response: marker,
     createdAt: i.now,
-    expiresAt: new Date(i.now.getTime() + IDEMPOTENCY_TTL_MS),
+    expiresAt: new Date(i.now.getTime() + ttlMs),
   };
   const ours = and(eq(k.userId, i.userId), eq(k.key, key), eq(k.response, marker));
   const counterKey = and(
