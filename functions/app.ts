@@ -16,6 +16,7 @@ import { mfaRoutes } from "./routes/mfa";
 import { mfaChallengeRoutes } from "./routes/mfa-challenge";
 import { notificationPreferenceRoutes } from "./routes/notification-preferences";
 import { passwordRoutes } from "./routes/password";
+import { recoveryCodeRoutes } from "./routes/recovery-codes";
 import { securityEventRoutes } from "./routes/security-events";
 import { serviceRoutes } from "./routes/service";
 import { tenantRoutes } from "./routes/tenants";
@@ -32,6 +33,7 @@ function mountAllRoutes(app: OpenAPIHono<AppEnv>) {
     .route("/v1/auth/password", passwordRoutes)
     .route("/v1/me", meRoutes)
     .route("/v1/mfa", mfaRoutes)
+    .route("/v1/mfa/recovery-codes", recoveryCodeRoutes)
     .route("/v1/tenants", tenantRoutes)
     .route("/v1/consents", consentRoutes)
     .route("/v1/notification-preferences", notificationPreferenceRoutes)

@@ -1,12 +1,11 @@
 /**
  * MFA management for the signed-in user: TOTP enrollment and verification, the factor list,
- * factor removal, and recovery codes. Checking a code (verify, remove, regenerate) is rate
- * limited per user and per IP before the code is looked at, and fails closed.
+ * factor removal. Checking a code (verify, remove) is rate limited per user and per IP before
+ * the code is looked at, and fails closed.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, asc, count, eq, isNull, max, ne, notExists } from "drizzle-orm";
+import { and, asc, eq, ne, notExists } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
-import type { Db, Query, Schema } from "../../db/database";
 import { RecoveryCode, TotpCode } from "../auth/schemas";
 import { revokeSessions } from "../auth/sessions";
 import { verifiedFactorCount } from "../auth/sign-in";
@@ -15,9 +14,9 @@ import { ApiError } from "../http/problems";
 import { defineRoute } from "../http/route";
 import { jsonRequest, jsonResponse, problemResponses, Uuid } from "../http/schemas";
 import { jsonBody, params } from "../http/validation";
-import { generateRecoveryCodes, hashRecoveryCode } from "../lib/recovery-codes";
 import { generateTotpSecret, totpQrSvg, totpUri } from "../lib/totp";
-import { acceptTotpCode, checkSecondFactor, consumeMfaLimits } from "../mfa/second-factor";
+import { newRecoveryCodeSet, requireSecondFactor, SecondFactorBody } from "../mfa/management";
+import { acceptTotpCode, consumeMfaLimits } from "../mfa/second-factor";
 import { requireAuth } from "../middleware/auth";
 import { recordSecurityEvent, securityEventRow } from "../security-events";
 
@@ -71,45 +70,6 @@ async function ownFactor(c: AppContext, id: string): Promise<FactorRow> {
     .where(and(eq(f.id, id), eq(f.userId, c.var.auth.userId)));
   if (!row) throw new ApiError("not_found", "No such factor.");
   return row;
-}
-
-/** A fresh set of recovery codes: the plain codes (shown once) and a writer for their hashes. */
-async function newRecoveryCodeSet(c: AppContext) {
-  const codes = generateRecoveryCodes();
-  const now = c.var.now;
-  const userId = c.var.auth.userId;
-  const rows = await Promise.all(
-    codes.map(async (code) => ({
-      id: uuidv7(),
-      userId,
-      codeHash: await hashRecoveryCode(code),
-      createdAt: now,
-    })),
-  );
-  // Replaces the whole set: every older code stops working.
-  const write = (db: Db, t: Schema): [Query, Query] => [
-    db.delete(t.userRecoveryCodes).where(eq(t.userRecoveryCodes.userId, userId)),
-    db.insert(t.userRecoveryCodes).values(rows),
-  ];
-  return { codes, write };
-}
-
-const SecondFactorBody = z
-  .object({ code: TotpCode.optional(), recoveryCode: RecoveryCode.optional() })
-  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), {
-    message: "give exactly one of code and recoveryCode",
-    path: ["code"],
-  });
-
-/** Rate limits, then checks a current second factor of the caller; 401 invalid_mfa_code if wrong. */
-async function requireSecondFactor(c: AppContext, body: z.output<typeof SecondFactorBody>, flow: string) {
-  const userId = c.var.auth.userId;
-  await consumeMfaLimits(c, userId);
-  const result = await checkSecondFactor(c, userId, body);
-  if (!result.ok) {
-    await recordSecurityEvent(c, { type: "auth.mfa_failed", userId, metadata: { flow } });
-    throw new ApiError("invalid_mfa_code");
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,77 +310,8 @@ async function validateSecondFactor(body: z.output<typeof RemoveBody>) {
   return parsed.data;
 }
 
-// ---------------------------------------------------------------------------------------------
-const withRegenerate = defineRoute(
-  withFactorRemove,
-  createRoute({
-    method: "post",
-    path: "/recovery-codes",
-    tags: ["mfa"],
-    summary: "Replace the recovery codes (needs a current code or a recovery code)",
-    security: [{ bearer: [] }],
-    request: jsonRequest(SecondFactorBody),
-    responses: {
-      201: jsonResponse("New codes, shown once", z.object({ recoveryCodes: z.array(z.string()) })),
-      ...problemResponses(
-        "invalid_request",
-        "unauthorized",
-        "invalid_mfa_code",
-        "rate_limited",
-        "rate_limit_unavailable",
-      ),
-    },
-  }),
-  requireAuth(),
-  async (c: AppContext) => {
-    const body = await jsonBody(c, SecondFactorBody);
-    await requireSecondFactor(c, body, "regenerate_recovery_codes");
-    const { codes, write } = await newRecoveryCodeSet(c);
-    const { t } = c.var.db;
-    const event = await securityEventRow(c, {
-      type: "mfa.recovery_codes_regenerated",
-      userId: c.var.auth.userId,
-    });
-    await c.var.db.atomic((tx) => [...write(tx, t), tx.insert(t.securityEvents).values(event)]);
-    return c.json({ recoveryCodes: codes }, 201);
-  },
-);
-
-const withRecoveryStatus = defineRoute(
-  withRegenerate,
-  createRoute({
-    method: "get",
-    path: "/recovery-codes",
-    tags: ["mfa"],
-    summary: "How many recovery codes are left (never the codes)",
-    security: [{ bearer: [] }],
-    responses: {
-      200: jsonResponse(
-        "Status",
-        z.object({ remaining: z.number().int(), createdAt: z.string().nullable() }),
-      ),
-      ...problemResponses("unauthorized"),
-    },
-  }),
-  requireAuth(),
-  async (c: AppContext) => {
-    const { db, t } = c.var.db;
-    const r = t.userRecoveryCodes;
-    const [set] = await db
-      .select({ createdAt: max(r.createdAt) })
-      .from(r)
-      .where(eq(r.userId, c.var.auth.userId));
-    const [left] = await db
-      .select({ n: count() })
-      .from(r)
-      .where(and(eq(r.userId, c.var.auth.userId), isNull(r.usedAt)));
-    const createdAt = set?.createdAt ? new Date(set.createdAt as unknown as string | number | Date) : null;
-    return c.json({ remaining: Number(left?.n ?? 0), createdAt: createdAt?.toISOString() ?? null });
-  },
-);
-
 /**
- * TOTP enrollment, factors and recovery codes (mounted at /v1/mfa).
+ * TOTP enrollment and factors (mounted at /v1/mfa; recovery codes are in recovery-codes.ts).
  * Chained route by route (`with…` above), so its type carries every route for typed clients.
  */
-export const mfaRoutes = withRecoveryStatus;
+export const mfaRoutes = withFactorRemove;
