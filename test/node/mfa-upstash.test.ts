@@ -58,7 +58,7 @@ describe.skipIf(skipWithout("Redis", redisUp))("MFA on the Upstash store [libsql
   it("checks at most the limit of 100 parallel wrong codes spread over two instances, then refuses a correct one", async () => {
     const prefix = `t-${crypto.randomUUID()}`;
     // A short window so the test can wait it out in real time (Redis keeps the clock here).
-    const env = { RATE_LIMIT_MFA_PER_USER: "10/6", RATE_LIMIT_MFA_PER_IP: "1000/6" };
+    const env = { RATE_LIMIT_MFA_PER_USER: "10/10", RATE_LIMIT_MFA_PER_IP: "1000/10" };
     const a = await instance(prefix, env);
     const b = await instance(prefix, env, a.h);
     a.h.clock.set(stepStart());
@@ -66,8 +66,8 @@ describe.skipIf(skipWithout("Redis", redisUp))("MFA on the Upstash store [libsql
     const user = await signUp(a.h);
     // Windows are aligned to multiples of their length (Redis time): start the burst early in
     // one, so the correct code below is judged inside the same window.
-    const left = 6_000 - (Date.now() % 6_000);
-    if (left < 5_000) await sleep(left + 50);
+    const left = 10_000 - (Date.now() % 10_000);
+    if (left < 9_000) await sleep(left + 50);
     const { secret } = await enrollTotp(a.h, user);
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
@@ -92,7 +92,7 @@ describe.skipIf(skipWithout("Redis", redisUp))("MFA on the Upstash store [libsql
     });
     expect(refused.status).toBe(429);
     // A sliding window forgets the burst after two windows.
-    await sleep(12_500);
+    await sleep(20_500);
     const later = await call(a.h, "POST", "/v1/auth/mfa/verify", {
       json: { challengeToken: await challenge(a.h, user), code: codeAt(secret, a.h.clock.now()) },
     });
