@@ -9,8 +9,10 @@ import { ApiError, type ProblemCode, problemResponse } from "./problems";
 // shutdown/terminated (pg_terminate_backend), 53300 too many connections.
 const UNAVAILABLE_CODES =
   /^(08...|57P0[123]|53300|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/;
+// "… is not queryable": pg's answer to a statement sent on a client whose connection has just
+// died, e.g. the ROLLBACK a transaction sends after its connection was killed mid-statement.
 const UNAVAILABLE_MESSAGES =
-  /connection terminated|connection refused|connection closed|terminating connection|websocket|socket hang up|fetch failed|network|timeout exceeded when trying to connect|D1_ERROR: (?:Network|internal)/i;
+  /connection terminated|connection refused|connection closed|terminating connection|not queryable|websocket|socket hang up|fetch failed|network|timeout exceeded when trying to connect|D1_ERROR: (?:Network|internal)/i;
 
 /** Walks an error and its causes looking for a sign that a dependency is down. */
 export function isDependencyUnavailable(err: unknown): boolean {

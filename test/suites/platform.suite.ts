@@ -135,7 +135,8 @@ export function platformSuite(h: () => Harness): void {
       ([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`),
     );
     expect(documented.sort()).toEqual([...contract].sort());
-    for (const [path, ops] of Object.entries(doc.body.paths as Record<string, Record<string, any>>)) {
+    type Operation = { responses: object; requestBody?: { content?: Record<string, { schema?: unknown }> } };
+    for (const [path, ops] of Object.entries(doc.body.paths as Record<string, Record<string, Operation>>)) {
       for (const [method, op] of Object.entries(ops)) {
         expect(Object.keys(op.responses).length, `${method} ${path}`).toBeGreaterThan(0);
         if (["post", "put"].includes(method) && !path.endsWith("/logout")) {

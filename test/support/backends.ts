@@ -8,7 +8,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import ws from "ws";
 import type { Database } from "../../db/database";
 import { libsqlDatabase, neonDatabase } from "../../db/dialect";
@@ -83,7 +83,9 @@ async function openPostgres(): Promise<Backend> {
   await admin.query(`CREATE DATABASE ${name}`);
   const url = `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/${name}`;
   const pool = new Pool({ connectionString: url, max: 10 });
+  // As in functions/platform/database-url.ts: a dropped connection must not crash the test process.
   pool.on("error", () => {});
+  pool.on("connect", (client: PoolClient) => client.on("error", () => {}));
   await migrateDatabase(neonDatabase(pool));
   return {
     name: "postgres",
