@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -24,7 +25,14 @@ export default defineConfig(async () => {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
-              miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+              // Test-only secrets, fresh each run, so the real Workers entry (functions/index.ts) can start.
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  IP_HASH_KEY: randomBytes(32).toString("base64"),
+                  ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+                },
+              },
             }),
           ],
           test: {

@@ -18,24 +18,25 @@ export interface WorkerEnv {
   [name: string]: unknown;
 }
 
-/** Turns a Workers environment into the app's dependencies (once per isolate). */
-export function workerDeps(env: WorkerEnv): AppDeps {
-  const config = loadConfig(env);
+/** Opens the Worker's database for one request or one cron run. */
+export function workerDatabaseOpener(env: WorkerEnv): () => Database {
   const { DB } = env;
-  let open: () => Database;
   if (env.DATABASE_URL) {
-    open = databaseOpener(env.DATABASE_URL, {
+    return databaseOpener(env.DATABASE_URL, {
       perRequest: true,
       ...(env.DATABASE_AUTH_TOKEN ? { authToken: env.DATABASE_AUTH_TOKEN } : {}),
     });
-  } else if (DB) {
-    open = () => d1Database(DB);
-  } else {
-    throw new Error("no database: set DATABASE_URL or bind a D1 database as DB");
   }
+  if (DB) return () => d1Database(DB);
+  throw new Error("no database: set DATABASE_URL or bind a D1 database as DB");
+}
+
+/** Turns a Workers environment into the app's dependencies (once per isolate). */
+export function workerDeps(env: WorkerEnv): AppDeps {
+  const config = loadConfig(env);
   return {
     config,
-    database: open,
+    database: workerDatabaseOpener(env),
     rateLimiter: rateLimiterFactory(config),
     // Set by Cloudflare's edge; a client cannot forge it.
     clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,

@@ -1,5 +1,6 @@
 /** Sessions, logout, expiry, password reset and the development outbox. */
 import { expect, it } from "vitest";
+import { sweepExpired } from "../../db/sweep";
 import { PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
 import { call, type Harness, makeHarness } from "../support/harness";
 
@@ -206,6 +207,30 @@ export function sessionsSuite(h: () => Harness): void {
     const winner = results.find((r) => r.status === 200)!;
     const sessions = await call(dev, "GET", "/v1/auth/sessions", { token: winner.body.session.token });
     expect(sessions.body.sessions).toHaveLength(1);
+  });
+
+  it("sweeps rows that expired more than a week ago and keeps live ones", async () => {
+    const dev = makeHarness({ backend: h().backend, open: h().open, env: { APP_ENV: "development" } });
+    const start = Date.now();
+    dev.clock.set(start);
+    const old = await signUp(dev);
+    await call(dev, "POST", "/v1/auth/password/forgot", { json: { email: old.email } });
+    await call(dev, "POST", "/v1/auth/login", { json: { email: old.email, password: "wrong password!" } });
+    dev.clock.set(start + 8 * 24 * 3600 * 1000);
+    const fresh = await signUp(dev);
+    const removed = await sweepExpired(dev.open(), new Date(dev.clock.now()));
+    expect(removed.sessions).toBeGreaterThanOrEqual(1);
+    expect(removed.passwordResetTokens).toBeGreaterThanOrEqual(1);
+    expect(removed.rateLimitBuckets).toBeGreaterThanOrEqual(1);
+    expect((await call(dev, "GET", "/v1/me", { token: fresh.token })).status).toBe(200);
+    const { db, t } = dev.open();
+    const { eq } = await import("drizzle-orm");
+    expect(await db.select().from(t.userSessions).where(eq(t.userSessions.userId, old.userId))).toHaveLength(
+      0,
+    );
+    // Sweeping again finds nothing of those.
+    const again = await sweepExpired(dev.open(), new Date(dev.clock.now()));
+    expect(again.passwordResetTokens).toBe(0);
   });
 
   it("has no outbox route outside development", async () => {

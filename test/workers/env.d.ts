@@ -2,6 +2,9 @@
 declare namespace Cloudflare {
   interface Env {
     DB: D1Database;
+    APP_ENV: string;
+    IP_HASH_KEY: string;
+    ENCRYPTION_KEYS: string;
     TEST_MIGRATIONS: import("@cloudflare/vitest-pool-workers").D1Migration[];
   }
 }

@@ -1,0 +1,30 @@
+/**
+ * `npm run db:sweep`: deletes expired rows (db/sweep.ts) from DATABASE_URL. On Workers the cron
+ * trigger does this hourly; Node and Lambda deployments run this script from their scheduler.
+ */
+import { neonConfig } from "@neondatabase/serverless";
+import ws from "ws";
+import { sweepExpired } from "../db/sweep";
+import { databaseOpener } from "../functions/platform/database-url";
+
+// Node 20 has no global WebSocket; the Neon driver needs one.
+neonConfig.webSocketConstructor = ws;
+
+const url = process.env.DATABASE_URL;
+if (!url) {
+  console.error("db:sweep: set DATABASE_URL (postgres://…, libsql://… or file:…)");
+  process.exit(1);
+}
+const database = databaseOpener(url, {
+  perRequest: true,
+  ...(process.env.DATABASE_AUTH_TOKEN ? { authToken: process.env.DATABASE_AUTH_TOKEN } : {}),
+})();
+try {
+  console.log(JSON.stringify({ msg: "sweep", ...(await sweepExpired(database, new Date())) }));
+} catch (error) {
+  // Never print the error message's SQL parameters or the URL.
+  console.error(`db:sweep: failed (${(error as Error).name})`);
+  process.exitCode = 1;
+} finally {
+  await database.close();
+}
