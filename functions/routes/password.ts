@@ -116,10 +116,12 @@ const withReset = defineRoute(
     // The second factor is enforced here as at login; without it nothing changes (token not spent).
     let aal: 1 | 2 = 1;
     if ((await verifiedFactorCount(c, reset.userId)) > 0) {
+      // Every attempt counts against the per-user MFA limit, also one without a code (the
+      // contract: "both count"), so the reset path is no cheaper to probe than mfa/verify.
+      await consumeMfaLimits(c, reset.userId);
       if (body.code === undefined && body.recoveryCode === undefined) {
         throw new ApiError("mfa_required", "Give `code` or `recoveryCode` with the reset.");
       }
-      await consumeMfaLimits(c, reset.userId);
       const result = await checkSecondFactor(
         c,
         reset.userId,

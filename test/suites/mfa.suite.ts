@@ -366,6 +366,38 @@ export function mfaSuite(h: () => Harness): void {
     expect(viaCode.body.session.aal).toBe(2);
   });
 
+  it("counts reset attempts without a code and with a wrong one against the per-user MFA limit", async () => {
+    const m = fresh({
+      APP_ENV: "development",
+      RATE_LIMIT_MFA_PER_USER: "3/900",
+      PASSWORD_RESET_TTL_SECONDS: "7200",
+    });
+    const user = await signUp(m);
+    const { secret } = await enrollTotp(m, user); // one check
+    await call(m, "POST", "/v1/auth/password/forgot", { json: { email: user.email } });
+    const [message] = (await call(m, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
+    const newPassword = "a brand new passphrase";
+    const missing = await call(m, "POST", "/v1/auth/password/reset", {
+      json: { token: message.token, newPassword },
+    });
+    expect(missing.body.code).toBe("mfa_required");
+    const wrong = await call(m, "POST", "/v1/auth/password/reset", {
+      json: { token: message.token, newPassword, code: "000000" },
+    });
+    expect(wrong.body.code).toBe("invalid_mfa_code");
+    m.clock.advance(STEP_MS);
+    const limited = await call(m, "POST", "/v1/auth/password/reset", {
+      json: { token: message.token, newPassword, code: codeAt(secret, m.clock.now()) },
+    });
+    expect(limited.status).toBe(429);
+    // Nothing changed: the token is unspent and works once the sliding window has passed.
+    m.clock.advance(31 * 60_000);
+    const ok = await call(m, "POST", "/v1/auth/password/reset", {
+      json: { token: message.token, newPassword, code: codeAt(secret, m.clock.now()) },
+    });
+    expect(ok.status).toBe(200);
+  });
+
   it("needs aal 2 to add a factor; later factors get no recovery codes", async () => {
     const m = fresh();
     const user = await signUp(m);
