@@ -50,3 +50,15 @@ export interface UserRow {
 export function userView(u: UserRow) {
   return { id: u.id, email: u.email, displayName: u.displayName, createdAt: u.createdAt.toISOString() };
 }
+
+/**
+ * The rule for bodies that carry a second factor: exactly one of `code` and `recoveryCode`.
+ * Used with `.refine(...exactlyOneSecondFactor)` so every such body words it the same way.
+ */
+export const exactlyOneSecondFactor: [
+  (b: { code?: string | undefined; recoveryCode?: string | undefined }) => boolean,
+  { message: string; path: string[] },
+] = [
+  (b) => (b.code === undefined) !== (b.recoveryCode === undefined),
+  { message: "give exactly one of code and recoveryCode", path: ["code"] },
+];

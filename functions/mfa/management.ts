@@ -6,7 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { Db, Query, Schema } from "../../db/database";
-import { RecoveryCode, TotpCode } from "../auth/schemas";
+import { exactlyOneSecondFactor, RecoveryCode, TotpCode } from "../auth/schemas";
 import type { AppContext } from "../context";
 import { ApiError } from "../http/problems";
 import { generateRecoveryCodes, hashRecoveryCode } from "../lib/recovery-codes";
@@ -37,10 +37,7 @@ export async function newRecoveryCodeSet(c: AppContext) {
 /** Exactly one of a current TOTP code and a recovery code. */
 export const SecondFactorBody = z
   .object({ code: TotpCode.optional(), recoveryCode: RecoveryCode.optional() })
-  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), {
-    message: "give exactly one of code and recoveryCode",
-    path: ["code"],
-  });
+  .refine(...exactlyOneSecondFactor);
 
 /** Rate limits, then checks a current second factor of the caller; 401 invalid_mfa_code if wrong. */
 export async function requireSecondFactor(

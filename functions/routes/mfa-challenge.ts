@@ -5,7 +5,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
-import { AuthenticatedSchema, RecoveryCode, TotpCode } from "../auth/schemas";
+import { AuthenticatedSchema, exactlyOneSecondFactor, RecoveryCode, TotpCode } from "../auth/schemas";
 import { issueSession } from "../auth/sign-in";
 import { userColumns } from "../auth/users";
 import type { AppContext, AppEnv } from "../context";
@@ -24,10 +24,7 @@ const MfaVerifyBody = z
     code: TotpCode.optional(),
     recoveryCode: RecoveryCode.optional(),
   })
-  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), {
-    message: "give exactly one of code and recoveryCode",
-    path: ["code"],
-  });
+  .refine(...exactlyOneSecondFactor);
 
 /** The second step of a login (mounted at /v1/auth/mfa). */
 export const mfaChallengeRoutes = defineRoute(

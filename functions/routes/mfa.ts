@@ -13,7 +13,7 @@ import type { AppContext, AppEnv } from "../context";
 import { ApiError } from "../http/problems";
 import { defineRoute } from "../http/route";
 import { jsonRequest, jsonResponse, problemResponses, Uuid } from "../http/schemas";
-import { jsonBody, params } from "../http/validation";
+import { jsonBody, params, validate } from "../http/validation";
 import { generateTotpSecret, totpQrSvg, totpUri } from "../lib/totp";
 import { newRecoveryCodeSet, requireSecondFactor, SecondFactorBody } from "../mfa/management";
 import { acceptTotpCode, consumeMfaLimits } from "../mfa/second-factor";
@@ -274,7 +274,8 @@ const withFactorRemove = defineRoute(
     const factor = await ownFactor(c, factorId);
     const userId = c.var.auth.userId;
     if (factor.status === "verified") {
-      await requireSecondFactor(c, await validateSecondFactor(body), "remove_factor");
+      // A verified factor is removed only with exactly one current second factor (else 400).
+      await requireSecondFactor(c, validate(SecondFactorBody, body, "body"), "remove_factor");
     }
     const { t } = c.var.db;
     const f = t.userMfaMethods;
@@ -298,17 +299,6 @@ const withFactorRemove = defineRoute(
     return c.body(null, 204);
   },
 );
-
-/** The remove body must name exactly one second factor for a verified factor (else 400). */
-async function validateSecondFactor(body: z.output<typeof RemoveBody>) {
-  const parsed = SecondFactorBody.safeParse(body);
-  if (!parsed.success) {
-    throw new ApiError("invalid_request", "A verified factor is removed with `code` or `recoveryCode`.", {
-      errors: [{ path: "code", message: "give exactly one of code and recoveryCode" }],
-    });
-  }
-  return parsed.data;
-}
 
 /**
  * TOTP enrollment and factors (mounted at /v1/mfa; recovery codes are in recovery-codes.ts).
