@@ -1,6 +1,7 @@
 /**
- * What the app is built from (AppDeps) and what every request carries (AppEnv). Entries turn
- * their platform into AppDeps; nothing below the entries knows which platform it runs on.
+ * What the app is built from (AppDeps) and what every request carries (RequestScope). Entries
+ * turn their platform into AppDeps; nothing below the entries knows which platform it runs on.
+ * Flows and stores take a RequestScope (or a Database) as a plain value: they never see Hono.
  */
 import type { Context } from "hono";
 import type { Database } from "../db/database";
@@ -23,7 +24,7 @@ export interface AppDeps {
   log?: (line: Record<string, unknown>) => void;
 }
 
-/** Who is calling, set by the authentication middleware. */
+/** Who is calling: the live session that authenticated the request. */
 export interface AuthState {
   userId: string;
   sessionId: string;
@@ -46,18 +47,30 @@ export interface Vault {
   box: SecretBox;
 }
 
+/**
+ * Everything a flow needs to serve one request, built once by the request-context middleware
+ * and passed down as a plain value. It is read-only: nothing below the kernel writes request
+ * state (a tenant id, for instance, is always an explicit argument).
+ */
+export interface RequestScope {
+  readonly requestId: string;
+  readonly config: Config;
+  readonly vault: Vault;
+  readonly db: Database;
+  readonly limiter: RateLimiter;
+  /** Request time, fixed at the start of the request. */
+  readonly now: Date;
+  readonly client: RequestClient;
+}
+
+/** The scope of a request the kernel authenticated with a session. */
+export interface AuthedScope extends RequestScope {
+  readonly auth: AuthState;
+}
+
 export interface AppVariables {
   requestId: string;
-  config: Config;
-  vault: Vault;
-  db: Database;
-  limiter: RateLimiter;
-  /** Request time, fixed at the start of the request. */
-  now: Date;
-  client: RequestClient;
-  auth: AuthState;
-  /** Tenant the request is scoped to, once the membership guard has checked it. */
-  tenantId: string | null;
+  scope: RequestScope;
 }
 
 export type AppEnv = { Variables: AppVariables };

@@ -5,7 +5,8 @@
  */
 import { uuidv7 } from "uuidv7";
 import type { Schema } from "../db/database";
-import type { AppContext } from "./context";
+import type { RequestScope } from "./context";
+import { insertSecurityEvents } from "./stores/security-events";
 
 export const SECURITY_EVENT_TYPES = [
   "user.registered",
@@ -35,7 +36,7 @@ export interface SecurityEventInput {
   type: SecurityEventType;
   /** The account the event belongs to; null for attempts on no known account. */
   userId: string | null;
-  /** Defaults to the tenant the request is scoped to. */
+  /** The tenant of a tenant-scoped request (its feed shows the event); default none. */
   tenantId?: string | null;
   metadata?: Record<string, string | number | boolean | null>;
 }
@@ -43,26 +44,26 @@ export interface SecurityEventInput {
 export type SecurityEventRow = Schema["securityEvents"]["$inferInsert"];
 
 /**
- * The row for an event, to insert alone (recordSecurityEvent) or inside `db.atomic()` with the
- * change it records: `atomic((db) => [..., db.insert(t.securityEvents).values(row)])`.
+ * The row for an event, to insert alone (recordSecurityEvent) or inside `atomic()` with the
+ * change it records: `atomic((db) => [..., insertSecurityEvents(db, t, [row])])`.
  */
-export async function securityEventRow(c: AppContext, input: SecurityEventInput): Promise<SecurityEventRow> {
-  const { ipHash, userAgentHash } = await c.var.client.hashes();
+export async function securityEventRow(scope: RequestScope, input: SecurityEventInput): Promise<SecurityEventRow> {
+  const { ipHash, userAgentHash } = await scope.client.hashes();
   return {
     id: uuidv7(),
     type: input.type,
     userId: input.userId,
-    tenantId: input.tenantId !== undefined ? input.tenantId : (c.var.tenantId ?? null),
-    requestId: c.var.requestId,
+    tenantId: input.tenantId ?? null,
+    requestId: scope.requestId,
     ipHash,
     userAgentHash,
     metadata: input.metadata ?? {},
-    createdAt: c.var.now,
+    createdAt: scope.now,
   };
 }
 
 /** Writes one security event now. */
-export async function recordSecurityEvent(c: AppContext, input: SecurityEventInput): Promise<void> {
-  const { db, t } = c.var.db;
-  await db.insert(t.securityEvents).values(await securityEventRow(c, input));
+export async function recordSecurityEvent(scope: RequestScope, input: SecurityEventInput): Promise<void> {
+  const { db, t } = scope.db;
+  await insertSecurityEvents(db, t, [await securityEventRow(scope, input)]);
 }

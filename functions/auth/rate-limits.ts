@@ -3,7 +3,7 @@
  * an email), a refusal is recorded as `auth.rate_limited` and answered 429 with Retry-After
  * and RateLimit-* headers. Store failures propagate as RateLimitUnavailableError (503).
  */
-import type { AppContext } from "../context";
+import type { RequestScope } from "../context";
 import { ApiError } from "../http/problems";
 import type { RateLimitResult, RateRule } from "../ratelimit/types";
 import { recordSecurityEvent } from "../security-events";
@@ -15,17 +15,17 @@ export interface LimitCheck {
 }
 
 /** Rate-limit identifier for the client's IP (its keyed hash), or "unknown" when there is none. */
-export async function ipIdentifier(c: AppContext): Promise<string> {
-  return (await c.var.client.hashes()).ipHash ?? "unknown";
+export async function ipIdentifier(scope: RequestScope): Promise<string> {
+  return (await scope.client.hashes()).ipHash ?? "unknown";
 }
 
 /** Rate-limit identifier for an email address (keyed hash of the normalized address). */
-export function emailIdentifier(c: AppContext, email: string): Promise<string> {
-  return c.var.vault.keyedHash(`email:${email}`);
+export function emailIdentifier(scope: RequestScope, email: string): Promise<string> {
+  return scope.vault.keyedHash(`email:${email}`);
 }
 
-function refuse(c: AppContext, check: LimitCheck, result: RateLimitResult): ApiError {
-  const now = c.var.now.getTime();
+function refuse(scope: RequestScope, check: LimitCheck, result: RateLimitResult): ApiError {
+  const now = scope.now.getTime();
   const retryAfter = Math.max(1, Math.ceil((result.resetAt - now) / 1000));
   return new ApiError("rate_limited", "Too many attempts; try again later.", {
     headers: {
@@ -38,7 +38,7 @@ function refuse(c: AppContext, check: LimitCheck, result: RateLimitResult): ApiE
 }
 
 async function apply(
-  c: AppContext,
+  scope: RequestScope,
   checks: LimitCheck[],
   userId: string | null,
   run: (check: LimitCheck) => Promise<RateLimitResult>,
@@ -47,21 +47,21 @@ async function apply(
   const blocked = results.findIndex((r) => !r.allowed);
   if (blocked === -1) return;
   const check = checks[blocked]!;
-  await recordSecurityEvent(c, { type: "auth.rate_limited", userId, metadata: { rule: check.rule.name } });
-  throw refuse(c, check, results[blocked]!);
+  await recordSecurityEvent(scope, { type: "auth.rate_limited", userId, metadata: { rule: check.rule.name } });
+  throw refuse(scope, check, results[blocked]!);
 }
 
 /** Counts this request against every check; 429 if any is over its limit. */
-export function consumeLimits(c: AppContext, checks: LimitCheck[], userId: string | null): Promise<void> {
-  return apply(c, checks, userId, (x) => c.var.limiter.limit(x.rule, x.identifier));
+export function consumeLimits(scope: RequestScope, checks: LimitCheck[], userId: string | null): Promise<void> {
+  return apply(scope, checks, userId, (x) => scope.limiter.limit(x.rule, x.identifier));
 }
 
 /** Refuses (429) when any check has nothing left, without counting this request. */
-export function peekLimits(c: AppContext, checks: LimitCheck[], userId: string | null): Promise<void> {
-  return apply(c, checks, userId, (x) => c.var.limiter.peek(x.rule, x.identifier));
+export function peekLimits(scope: RequestScope, checks: LimitCheck[], userId: string | null): Promise<void> {
+  return apply(scope, checks, userId, (x) => scope.limiter.peek(x.rule, x.identifier));
 }
 
 /** Counts a failure against every check (limits that count only failures). */
-export async function countFailure(c: AppContext, checks: LimitCheck[]): Promise<void> {
-  await Promise.all(checks.map((x) => c.var.limiter.limit(x.rule, x.identifier)));
+export async function countFailure(scope: RequestScope, checks: LimitCheck[]): Promise<void> {
+  await Promise.all(checks.map((x) => scope.limiter.limit(x.rule, x.identifier)));
 }

@@ -40,17 +40,6 @@ export const TotpCode = z.string().regex(/^\d{6}$/, { message: "must be 6 digits
 /** Recovery codes are typed loosely (case, spaces, dashes ignored); the length bound keeps input small. */
 export const RecoveryCode = z.string().min(1).max(64);
 
-export interface UserRow {
-  id: string;
-  email: string;
-  displayName: string | null;
-  createdAt: Date;
-}
-
-export function userView(u: UserRow) {
-  return { id: u.id, email: u.email, displayName: u.displayName, createdAt: u.createdAt.toISOString() };
-}
-
 /**
  * The rule for bodies that carry a second factor: exactly one of `code` and `recoveryCode`.
  * Used with `.refine(...exactlyOneSecondFactor)` so every such body words it the same way.

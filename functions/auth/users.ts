@@ -1,5 +1,4 @@
 /** Account helpers shared by the identity routes. */
-import type { AppContext } from "../context";
 import { ApiError } from "../http/problems";
 import { checkPasswordPolicy } from "../lib/password";
 
@@ -15,8 +14,3 @@ export function requireStrongPassword(password: string): void {
   if (verdict !== "ok") throw new ApiError("weak_password", POLICY_MESSAGES[verdict]);
 }
 
-/** The columns of a user that answers show (never the password hash). */
-export const userColumns = (c: AppContext) => {
-  const u = c.var.db.t.users;
-  return { id: u.id, email: u.email, displayName: u.displayName, createdAt: u.createdAt };
-};

@@ -1,54 +1,153 @@
-import type { OpenAPIHono, RouteConfig, RouteConfigToTypedResponse, RouteHandler } from "@hono/zod-openapi";
-import type { Context, Handler, MiddlewareHandler, Schema, ToSchema } from "hono";
+/**
+ * The route kernel. A route is declared once, as its OpenAPI spec plus a handler:
+ *
+ *   const login = defineRoute({ method: "post", path: "/login", request: jsonRequest(Body),
+ *     responses: {...}, errors: ["invalid_credentials"] }, async (scope, { body }) => …);
+ *   export const authRoutes = routeModule(register, login, …);
+ *
+ * From the spec the kernel derives (1) authentication when the spec declares `security`,
+ * done before anything reads the request (401 before the body); (2) parsing of path, query,
+ * headers and body with the very schemas in the spec, so the document and the validation
+ * cannot drift; (3) the shared error responses of the OpenAPI document (400, 401, 413, 415)
+ * next to the route's own `errors`. The handler gets the request scope and typed input, and
+ * returns a Response (http/reply.ts).
+ */
+import { OpenAPIHono, type RouteConfig, type RouteConfigToTypedResponse, type RouteHandler } from "@hono/zod-openapi";
+import type { Context, Schema, ToSchema } from "hono";
 import type { MergePath } from "hono/types";
-import type { AppEnv } from "../context";
+import type { z } from "zod";
+import { authenticateSession } from "../auth/authenticate";
+import type { AppEnv, AuthedScope, RequestScope } from "../context";
+import type { ProblemCode } from "./problems";
+import { type ProblemResponses, problemResponses } from "./schemas";
+import { jsonBody, validate } from "./validation";
+
+/**
+ * An OpenAPI route plus the problem codes its handler can answer besides the derived ones, and
+ * `dependencies: "none"` for the rare route that touches no database or store (no 503).
+ */
+export type RouteSpec = RouteConfig & { errors?: readonly ProblemCode[]; dependencies?: "none" };
+
+type BodySchemaOf<R> = R extends { request: { body: { content: { "application/json": { schema: infer S } } } } }
+  ? S
+  : undefined;
+type ParamsSchemaOf<R> = R extends { request: { params: infer S } } ? S : undefined;
+type QuerySchemaOf<R> = R extends { request: { query: infer S } } ? S : undefined;
+type HeadersSchemaOf<R> = R extends { request: { headers: infer S } } ? S : undefined;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+/** The handler's input: each part parsed by its schema in the spec (undefined when the spec has none). */
+export interface RouteInput<R> {
+  params: Out<ParamsSchemaOf<R>>;
+  query: Out<QuerySchemaOf<R>>;
+  headers: Out<HeadersSchemaOf<R>>;
+  body: Out<BodySchemaOf<R>>;
+}
+
+type Secured<R> = R extends { security: readonly [unknown, ...unknown[]] } ? true : false;
+/** Routes that declare security get a scope with the authenticated session. */
+export type ScopeOf<R> = Secured<R> extends true ? AuthedScope : RequestScope;
+
+/** The problem codes the kernel adds to a route's document, from the shape of its spec. */
+type DerivedCodes<R> =
+  | (Secured<R> extends true ? "unauthorized" : never)
+  | (R extends { request: { params: unknown } | { query: unknown } | { body: unknown } | { headers: unknown } }
+      ? "invalid_request"
+      : never)
+  | (R extends { request: { body: unknown } } ? "payload_too_large" | "unsupported_media_type" : never)
+  | (R extends { dependencies: "none" } ? never : "service_unavailable");
+type OwnCodes<R> = R extends { errors: readonly (infer C extends ProblemCode)[] } ? C : never;
+
+/** The spec as registered: its own responses plus one problem entry per derived or declared status. */
+export type FullRoute<R extends RouteSpec> = Omit<R, "responses" | "errors" | "dependencies"> & {
+  responses: R["responses"] & ProblemResponses<DerivedCodes<R> | OwnCodes<R>>;
+};
 
 /** `/tenants/{tenantId}` → `/tenants/:tenantId`, the path Hono routes on. */
 type HonoPath<P extends string> = P extends `${infer Head}{${infer Name}}${infer Tail}`
   ? `${Head}:${Name}${HonoPath<Tail>}`
   : P;
 
-/**
- * The input of route `R` (params, query, headers, JSON body) computed from its request schemas,
- * exactly as `OpenAPIHono.openapi()` computes it (zod-openapi exports the handler type, not the
- * input type, so it is read off the handler's context).
- */
-type RouteInput<R extends RouteConfig> =
+type HonoInput<R extends RouteConfig> =
   Parameters<RouteHandler<R, AppEnv>>[0] extends Context<AppEnv, string, infer I> ? I : never;
 
 /**
  * What registering `R` adds to an app's type: method, path, input from the request schemas and
- * one typed response per declared status, from the response schemas. The same entry
- * `OpenAPIHono.openapi()` would add, so `hc` (hono/client) sees the OpenAPI document's contract.
+ * one typed response per status, as `OpenAPIHono.openapi()` would add it, so `hc` sees the
+ * OpenAPI document's contract.
  */
 export type RouteSchema<R extends RouteConfig> = ToSchema<
   R["method"],
   MergePath<"/", HonoPath<R["path"]>>,
-  RouteInput<R>,
+  HonoInput<R>,
   RouteConfigToTypedResponse<R>
 >;
 
+export type Handler<R> = (scope: ScopeOf<R>, input: RouteInput<R>) => Response | Promise<Response>;
+
+export interface RouteDef<R extends RouteSpec = RouteSpec> {
+  spec: FullRoute<R>;
+  handler: (c: Context<AppEnv>) => Promise<Response>;
+}
+
+function derivedCodes(spec: RouteSpec): ProblemCode[] {
+  const codes: ProblemCode[] = [];
+  const request = spec.request ?? {};
+  if (spec.security?.length) codes.push("unauthorized");
+  if (request.params || request.query || request.headers || request.body) codes.push("invalid_request");
+  if (request.body) codes.push("payload_too_large", "unsupported_media_type");
+  // A database or store that is down is answered 503 (http/errors.ts), on any route that uses one.
+  if (spec.dependencies !== "none") codes.push("service_unavailable");
+  return codes;
+}
+
+/** Declares a route: its spec (the single statement of auth, input and errors) and its handler. */
+export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler<R>): RouteDef<R> {
+  const { errors = [], dependencies: _, ...route } = spec;
+  const codes = [...new Set([...derivedCodes(spec), ...errors])];
+  const full = {
+    ...route,
+    responses: { ...spec.responses, ...problemResponses(...codes) },
+  } as unknown as FullRoute<R>;
+  const request = spec.request ?? {};
+  const media = request.body?.content?.["application/json"];
+  const body = (media && "schema" in media ? media.schema : undefined) as z.ZodType | undefined;
+  const secured = Boolean(spec.security?.length);
+
+  return {
+    spec: full,
+    async handler(c) {
+      const base = c.var.scope;
+      // Authentication first: a request without a valid session is 401 before its body is read.
+      const scope = secured ? { ...base, auth: await authenticateSession(base, c.req.header("authorization")) } : base;
+      const input = {
+        params: request.params ? validate(request.params as z.ZodType, c.req.param(), "path") : undefined,
+        query: request.query ? validate(request.query as z.ZodType, c.req.query(), "query") : undefined,
+        headers: request.headers ? validate(request.headers as z.ZodType, c.req.header(), "headers") : undefined,
+        body: body ? await jsonBody(c, body, { optional: request.body?.required === false }) : undefined,
+      };
+      return handler(scope as ScopeOf<R>, input as RouteInput<R>);
+    },
+  };
+}
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+type SpecOf<D> = D extends RouteDef<infer R> ? FullRoute<R> : never;
+// biome-ignore lint/suspicious/noExplicitAny: any spec.
+type ModuleSchema<Ds extends readonly RouteDef<any>[]> = UnionToIntersection<
+  { [K in keyof Ds]: RouteSchema<SpecOf<Ds[K]>> }[number]
+>;
+
 /**
- * Registers a route for the OpenAPI document and mounts its handlers. Request parsing is done
- * by the handler itself (http/validation.ts) with the very schemas named in `route`, so the
- * document and the validation cannot drift, while the order "authenticate, then read the body"
- * stays under our control (zod-openapi's built-in validators would run before authentication
- * and skip bodies whose content type is not exactly application/json).
- *
- * Returns `app` itself, typed with the route added (`RouteSchema`): chain the calls of a module
- * (`const b = defineRoute(a, …)`) and export the last one, and the module's value carries every
- * route's types to `createApp` and to typed clients. The response types are the declared
- * response schemas, the contract the OpenAPI document publishes; the handlers' return values are
- * not checked against them at compile time (the route tests check them at run time).
+ * One route module: the routes it lists, registered in the OpenAPI document and mounted, in
+ * order. Its type carries every route (for `createApp` and typed clients).
  */
-export function defineRoute<S extends Schema, R extends RouteConfig>(
-  app: OpenAPIHono<AppEnv, S>,
-  route: R,
-  ...handlers: [...MiddlewareHandler<AppEnv>[], Handler<AppEnv>]
-): OpenAPIHono<AppEnv, S & RouteSchema<R>> {
-  app.openAPIRegistry.registerPath(route);
-  const path = route.path.replace(/\{(\w+)\}/g, ":$1");
-  app.on(route.method.toUpperCase(), path, ...(handlers as [Handler<AppEnv>]));
-  // Registration mutated `app`; only its type grows.
-  return app as unknown as OpenAPIHono<AppEnv, S & RouteSchema<R>>;
+// biome-ignore lint/suspicious/noExplicitAny: a module lists routes of many specs.
+export function routeModule<const Ds extends readonly RouteDef<any>[]>(...routes: Ds) {
+  const app = new OpenAPIHono<AppEnv>();
+  for (const route of routes) {
+    app.openAPIRegistry.registerPath(route.spec as RouteConfig);
+    app.on(route.spec.method.toUpperCase(), route.spec.path.replace(/\{(\w+)\}/g, ":$1"), route.handler);
+  }
+  return app as unknown as OpenAPIHono<AppEnv, ModuleSchema<Ds> extends Schema ? ModuleSchema<Ds> : never>;
 }

@@ -21,13 +21,14 @@ type ProblemEntry = {
   content: { "application/problem+json": { schema: typeof ProblemSchema } };
 };
 
+/** OpenAPI response entries of problem codes `C`, keyed by their literal statuses. */
+export type ProblemResponses<C extends ProblemCode> = { [K in C as (typeof PROBLEMS)[K]["status"]]: ProblemEntry };
+
 /**
  * OpenAPI response entries for the given problem codes, grouped by status. Typed with the
  * literal statuses (401, 409…) so typed clients see a problem document exactly there.
  */
-export function problemResponses<C extends ProblemCode>(
-  ...codes: C[]
-): { [K in C as (typeof PROBLEMS)[K]["status"]]: ProblemEntry } {
+export function problemResponses<C extends ProblemCode>(...codes: C[]): ProblemResponses<C> {
   const byStatus: Record<string, ProblemEntry> = {};
   for (const code of codes) {
     const status = String(PROBLEMS[code].status);
@@ -39,7 +40,7 @@ export function problemResponses<C extends ProblemCode>(
         content: { "application/problem+json": { schema: ProblemSchema } },
       };
   }
-  return byStatus as { [K in C as (typeof PROBLEMS)[K]["status"]]: ProblemEntry };
+  return byStatus as ProblemResponses<C>;
 }
 
 /** A JSON response entry for OpenAPI. */

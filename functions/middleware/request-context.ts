@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppDeps, AppEnv, Vault } from "../context";
+import type { AppDeps, AppEnv, RequestScope, Vault } from "../context";
 
 /** The contract's request id alphabet (Hono's requestId middleware allows a different set). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -23,8 +23,9 @@ export function resolveClientIp(c: Context, deps: AppDeps): string | null {
 }
 
 /**
- * First middleware of every request: request id, request time, the client's hashed identity,
- * the request's database and rate limiter, and one structured log line at the end. The log
+ * First middleware of every request: builds the request scope once (request id, request time,
+ * the client's hashed identity, the request's database and rate limiter) and writes one
+ * structured log line at the end. The log
  * line holds the route pattern (never the raw URL, whose query may carry an email), status
  * and duration: no IP, user agent, token or body.
  */
@@ -37,14 +38,11 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
-    c.set("config", deps.config);
-    c.set("vault", vault);
-    c.set("now", new Date(now()));
 
     const ip = resolveClientIp(c, deps);
     const userAgent = c.req.header("user-agent") ?? null;
     let hashes: Promise<{ ipHash: string | null; userAgentHash: string | null }> | undefined;
-    c.set("client", {
+    const client = {
       ip,
       userAgent,
       hashes: () => {
@@ -53,11 +51,19 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
         );
         return hashes;
       },
-    });
+    };
 
     const db = deps.database(c);
-    c.set("db", db);
-    c.set("limiter", deps.rateLimiter(db));
+    const scope: RequestScope = {
+      requestId,
+      config: deps.config,
+      vault,
+      db,
+      limiter: deps.rateLimiter(db),
+      now: new Date(now()),
+      client,
+    };
+    c.set("scope", scope);
     try {
       await next();
     } finally {

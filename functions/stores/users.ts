@@ -1,0 +1,66 @@
+/** Users: accounts and their password hashes. */
+import { eq } from "drizzle-orm";
+import type { Database, Schema } from "../../db/database";
+
+/** The columns of a user that answers show (never the password hash). */
+const userProjection = (t: Schema) => ({
+  id: t.users.id,
+  email: t.users.email,
+  displayName: t.users.displayName,
+  createdAt: t.users.createdAt,
+});
+
+export interface UserRow {
+  id: string;
+  email: string;
+  displayName: string | null;
+  createdAt: Date;
+}
+
+export function userView(u: UserRow) {
+  return { id: u.id, email: u.email, displayName: u.displayName, createdAt: u.createdAt.toISOString() };
+}
+
+/** Inserts a user unless the email is taken; null when it is (the unique index decides, so races are safe). */
+export async function insertUser(
+  { db, t }: Database,
+  row: { id: string; email: string; passwordHash: string; displayName: string | null; now: Date },
+): Promise<UserRow | null> {
+  const [user] = await db
+    .insert(t.users)
+    .values({
+      id: row.id,
+      email: row.email,
+      passwordHash: row.passwordHash,
+      displayName: row.displayName,
+      createdAt: row.now,
+      updatedAt: row.now,
+    })
+    .onConflictDoNothing({ target: t.users.email })
+    .returning(userProjection(t));
+  return user ?? null;
+}
+
+/** The user with this (normalised) email and its password hash, or null. */
+export async function findUserWithPasswordByEmail(
+  { db, t }: Database,
+  email: string,
+): Promise<(UserRow & { passwordHash: string }) | null> {
+  const [user] = await db
+    .select({ ...userProjection(t), passwordHash: t.users.passwordHash })
+    .from(t.users)
+    .where(eq(t.users.email, email))
+    .limit(1);
+  return user ?? null;
+}
+
+/** The user by id, or null. */
+export async function findUserById({ db, t }: Database, id: string): Promise<UserRow | null> {
+  const [user] = await db.select(userProjection(t)).from(t.users).where(eq(t.users.id, id)).limit(1);
+  return user ?? null;
+}
+
+/** Replaces the password hash (a rehash on login, not a password change). */
+export async function updatePasswordHash({ db, t }: Database, id: string, passwordHash: string, now: Date) {
+  await db.update(t.users).set({ passwordHash, updatedAt: now }).where(eq(t.users.id, id));
+}
