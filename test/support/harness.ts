@@ -3,8 +3,9 @@
  * clock, captured log lines and a test platform adapter for the client IP. Runs in Node and in
  * workerd alike (no node: imports), so the same suites run on every backend.
  */
+import { hc } from "hono/client";
 import type { Database } from "../../db/database";
-import { type App, createApp } from "../../functions/app";
+import { type App, type AppType, createApp } from "../../functions/app";
 import { type Config, loadConfig } from "../../functions/config";
 import { createSqlRateLimiter } from "../../functions/ratelimit/sql";
 import type { RateLimiter } from "../../functions/ratelimit/types";
@@ -65,6 +66,12 @@ export interface Harness {
   open(): Database;
   /** The database handle of the latest request served (statement counts). */
   lastRequestDb(): Database | undefined;
+  /**
+   * Answers whose status the OpenAPI document does not declare for their operation, as
+   * "METHOD /path STATUS". Every suite asserts after each test that this stays empty, so the
+   * document lists every error an operation really answers.
+   */
+  undeclared: string[];
 }
 
 export interface HarnessOptions {
@@ -75,9 +82,33 @@ export interface HarnessOptions {
   rateLimiter?: (db: Database, clock: TestClock) => RateLimiter;
 }
 
+type Declared = Map<string, Set<string>>;
+
+/** "METHOD /openapi/{path}" → its declared statuses, from the app's own document. */
+function declaredStatuses(app: App): Declared {
+  const doc = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "test", version: "0" } });
+  const declared: Declared = new Map();
+  for (const [path, ops] of Object.entries(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries(ops as Record<string, { responses?: object }>)) {
+      declared.set(`${method.toUpperCase()} ${path}`, new Set(Object.keys(op.responses ?? {})));
+    }
+  }
+  return declared;
+}
+
+/** Checks a request log line against the document; a line of no documented operation (404, 405) is skipped. */
+function checkDeclared(declared: () => Declared, line: Record<string, unknown>, undeclared: string[]) {
+  if (line.msg !== "request" || typeof line.route !== "string") return;
+  const operation = `${line.method} ${line.route.replace(/:(\w+)/g, "{$1}")}`;
+  const statuses = declared().get(operation);
+  if (statuses && !statuses.has(String(line.status))) undeclared.push(`${operation} ${line.status}`);
+}
+
 export function makeHarness(opts: HarnessOptions): Harness {
   const clock = createClock();
   const logs: Record<string, unknown>[] = [];
+  const undeclared: string[] = [];
+  let declared: Declared | undefined;
   const config = testConfig(opts.env, opts.config);
   let last: Database | undefined;
   const app = createApp({
@@ -90,9 +121,33 @@ export function makeHarness(opts: HarnessOptions): Harness {
       opts.rateLimiter ? opts.rateLimiter(db, clock) : createSqlRateLimiter(db, clock.now),
     clientIp: (c) => c.req.header(TEST_IP_HEADER) ?? DEFAULT_TEST_IP,
     now: clock.now,
-    log: (line) => logs.push(line),
+    log: (line) => {
+      logs.push(line);
+      checkDeclared(() => (declared ??= declaredStatuses(app)), line, undeclared);
+    },
   });
-  return { backend: opts.backend, app, config, clock, logs, open: opts.open, lastRequestDb: () => last };
+  return {
+    backend: opts.backend,
+    app,
+    config,
+    clock,
+    logs,
+    open: opts.open,
+    lastRequestDb: () => last,
+    undeclared,
+  };
+}
+
+/**
+ * The typed client (hono/client) over the harness's app: paths, inputs and per-status answers
+ * are checked against the route schemas at compile time. `token` authenticates every call.
+ */
+export function api(h: Harness, token?: string, headers: Record<string, string> = {}) {
+  return hc<AppType>("http://api.test", {
+    fetch: (input: RequestInfo | URL, init?: RequestInit) => h.app.request(input, init),
+    headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  });
+}
 }
 
 export interface CallOptions {

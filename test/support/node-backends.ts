@@ -2,7 +2,7 @@
  * Runs a route suite on every Node backend. Postgres missing: a failure in CI, a plain
  * "SKIPPED" line on a laptop.
  */
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect } from "vitest";
 import { type Backend, NODE_BACKENDS, openNodeBackend, PG_HOST, PG_PORT, tcpReachable } from "./backends";
 import { type Harness, type HarnessOptions, makeHarness } from "./harness";
 import { skipWithout } from "./services";
@@ -26,6 +26,10 @@ export function onNodeBackends(
       });
       afterAll(async () => {
         await backend?.close();
+      });
+      // Every status the suite saw must be declared for its operation in the OpenAPI document.
+      afterEach(() => {
+        expect(harness?.undeclared.splice(0) ?? []).toEqual([]);
       });
       suite(
         () => harness,
