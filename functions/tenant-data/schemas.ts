@@ -1,5 +1,10 @@
-/** Request fields shared by the tenant-data routes, and the field-error helper for checks zod cannot make alone. */
+/**
+ * Request fields shared by the tenant-data routes, the scope they name, and the field-error
+ * helper for checks zod cannot make alone.
+ */
 import { z } from "@hono/zod-openapi";
+import { requireTenantRole } from "../auth/tenant-guard";
+import type { AuthedScope } from "../context";
 import { ApiError } from "../http/problems";
 import { Uuid } from "../http/schemas";
 
@@ -15,6 +20,16 @@ export const OptionalTenantId = Uuid.optional().openapi({
 
 /** `?tenantId=` alone. */
 export const TenantScopeQuery = z.object({ tenantId: OptionalTenantId });
+
+/**
+ * The scope an `OptionalTenantId` names: the tenant id once the caller's membership is checked
+ * (403 otherwise), or null for the global scope.
+ */
+export async function memberScope(scope: AuthedScope, tenantId: string | undefined): Promise<string | null> {
+  if (!tenantId) return null;
+  await requireTenantRole(scope, tenantId);
+  return tenantId;
+}
 
 /** 400 `invalid_request` for one field, for checks that depend on the request (time, other fields). */
 export function invalidField(where: "body" | "query" | "header", path: string, message: string): ApiError {

@@ -1,0 +1,109 @@
+/**
+ * The consent ledger: append-only records of a user's decisions on a policy version, per scope
+ * (global, or one tenant). Nothing here updates or deletes a record; the "current" consent is
+ * simply the newest record per policy (ids are UUIDv7, so id order is insertion order).
+ */
+import { and, asc, desc, eq, gt, lt, notExists, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
+import type { Database, Db, Query, Schema } from "../../db/database";
+import { scopeIdOf } from "../tenant-data/sql";
+
+/** The columns of a consent record that answers show. */
+const consentProjection = (t: Schema) => ({
+  id: t.userConsents.id,
+  policy: t.userConsents.policy,
+  version: t.userConsents.version,
+  decision: t.userConsents.decision,
+  tenantId: t.userConsents.tenantId,
+  source: t.userConsents.source,
+  createdAt: t.userConsents.createdAt,
+});
+
+export type ConsentRow = Pick<
+  Schema["userConsents"]["$inferSelect"],
+  keyof ReturnType<typeof consentProjection>
+>;
+
+export function consentView(r: ConsentRow) {
+  return {
+    id: r.id,
+    policy: r.policy,
+    version: r.version,
+    decision: r.decision,
+    tenantId: r.tenantId,
+    source: r.source,
+    createdAt: r.createdAt.toISOString(),
+  };
+}
+
+/** Insert of a consent record with who, where from and in which request (for a batch with its event). */
+export function insertConsent(
+  db: Db,
+  t: Schema,
+  row: ConsentRow & {
+    userId: string;
+    ipHash: string | null;
+    userAgentHash: string | null;
+    requestId: string;
+  },
+): Query {
+  return db.insert(t.userConsents).values({ ...row, scopeId: scopeIdOf(row.tenantId) });
+}
+
+/** The newest record per policy of `userId` in one scope, by policy name. */
+export function listLatestConsents(
+  { db, t }: Database,
+  userId: string,
+  tenantId: string | null,
+): Promise<ConsentRow[]> {
+  const uc = t.userConsents;
+  const newer = alias(uc, "newer");
+  // Latest per policy = no newer record of the same (user, scope, policy). NOT EXISTS rather
+  // than max(id): Postgres has no max() for uuid. Served by user_consents_scope_idx.
+  const newerExists = db
+    .select({ one: sql`1` })
+    .from(newer)
+    .where(
+      and(
+        eq(newer.userId, uc.userId),
+        eq(newer.scopeId, uc.scopeId),
+        eq(newer.policy, uc.policy),
+        gt(newer.id, uc.id),
+      ),
+    );
+  return db
+    .select(consentProjection(t))
+    .from(uc)
+    .where(and(eq(uc.userId, userId), eq(uc.scopeId, scopeIdOf(tenantId)), notExists(newerExists)))
+    .orderBy(asc(uc.policy));
+}
+
+/**
+ * One page of `userId`'s records in one scope (of one policy, when given), newest first, after
+ * `cursor`. Fetches `limit + 1` rows: the extra one tells whether another page exists.
+ */
+export function listConsentHistory(
+  { db, t }: Database,
+  q: {
+    userId: string;
+    tenantId: string | null;
+    policy?: string | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  },
+): Promise<ConsentRow[]> {
+  const uc = t.userConsents;
+  return db
+    .select(consentProjection(t))
+    .from(uc)
+    .where(
+      and(
+        eq(uc.userId, q.userId),
+        eq(uc.scopeId, scopeIdOf(q.tenantId)),
+        q.policy ? eq(uc.policy, q.policy) : undefined,
+        q.cursor ? lt(uc.id, q.cursor) : undefined,
+      ),
+    )
+    .orderBy(desc(uc.id))
+    .limit(q.limit + 1);
+}
