@@ -11,7 +11,7 @@ import type { Pool } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import type { Database, Db, Schema } from "../../db/database";
 import * as pgSchema from "../../db/schema.pg";
-import { type Increment, incrementUsage } from "../../functions/tenant-data/usage-store";
+import { type Increment, incrementUsage } from "../../functions/stores/usage";
 import { PG_HOST, PG_PORT, PG_USER } from "../../test/support/backends";
 
 export interface CapturedSql {

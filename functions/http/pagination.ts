@@ -36,6 +36,19 @@ export const PageQuery = z.object({
     }),
 });
 
+export type PageRequest = z.output<typeof PageQuery>;
+
+/**
+ * One page of a list, newest first: `fetch` gets the id to read below (the cursor) and asks for
+ * one row more than the page holds, which tells whether another page exists.
+ */
+export async function fetchPage<T extends { id: string }>(
+  q: PageRequest,
+  fetch: (window: { before: string | undefined; limit: number }) => Promise<T[]>,
+): Promise<{ items: T[]; nextCursor: string | null }> {
+  return page(await fetch({ before: q.cursor, limit: q.limit + 1 }), q.limit);
+}
+
 /** Splits a page fetched with `limit + 1` rows into the rows to show and the next cursor. */
 export function page<T extends { id: string }>(
   rows: T[],

@@ -1,14 +1,13 @@
 /** Security event read API: the caller's own events, and a tenant's (owners and admins). */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { z } from "@hono/zod-openapi";
 import { MANAGER_ROLES, requireTenantRole } from "../auth/tenant-guard";
-import type { AppContext, AppEnv } from "../context";
-import { PageQuery, page } from "../http/pagination";
-import { defineRoute } from "../http/route";
-import { jsonResponse, problemResponses, Uuid } from "../http/schemas";
-import { params, query } from "../http/validation";
-import { requireAuth } from "../middleware/auth";
+import type { RequestScope } from "../context";
+import { fetchPage, PageQuery } from "../http/pagination";
+import { json } from "../http/reply";
+import { defineRoute, routeModule } from "../http/route";
+import { jsonResponse, Uuid } from "../http/schemas";
 import { SECURITY_EVENT_TYPES } from "../security-events";
+import { listSecurityEvents, securityEventView } from "../stores/security-events";
 
 const EventSchema = z
   .object({
@@ -27,84 +26,47 @@ const EventPage = z
   .openapi("SecurityEventPage");
 const EventsQuery = PageQuery.extend({ type: z.enum(SECURITY_EVENT_TYPES).optional() });
 
-/** Lists events matching `scope`, newest first, one page. */
-export async function listEvents(c: AppContext, scope: SQL, q: z.output<typeof EventsQuery>) {
-  const { db, t } = c.var.db;
-  const e = t.securityEvents;
-  const rows = await db
-    .select({
-      id: e.id,
-      type: e.type,
-      createdAt: e.createdAt,
-      requestId: e.requestId,
-      tenantId: e.tenantId,
-      ipHash: e.ipHash,
-      userAgentHash: e.userAgentHash,
-      metadata: e.metadata,
-    })
-    .from(e)
-    .where(and(scope, q.type ? eq(e.type, q.type) : undefined, q.cursor ? lt(e.id, q.cursor) : undefined))
-    .orderBy(desc(e.id))
-    .limit(q.limit + 1);
-  const { items, nextCursor } = page(rows, q.limit);
-  return {
-    events: items.map((r) => ({
-      ...r,
-      createdAt: r.createdAt.toISOString(),
-      metadata: (r.metadata ?? {}) as object,
-    })),
-    nextCursor,
-  };
+/** One page of a feed's events, newest first, as answered. */
+async function eventPage(
+  scope: RequestScope,
+  feed: { userId: string } | { tenantId: string },
+  q: z.output<typeof EventsQuery>,
+) {
+  const { items, nextCursor } = await fetchPage(q, (window) =>
+    listSecurityEvents(scope.db, feed, { type: q.type, ...window }),
+  );
+  return json({ events: items.map(securityEventView), nextCursor });
 }
 
-const withOwnEvents = defineRoute(
-  new OpenAPIHono<AppEnv>(),
-  createRoute({
+const ownEvents = defineRoute(
+  {
     method: "get",
     path: "/security-events",
     tags: ["security events"],
     summary: "The caller's security events, newest first",
     security: [{ bearer: [] }],
     request: { query: EventsQuery },
-    responses: {
-      200: jsonResponse("Events", EventPage),
-      ...problemResponses("invalid_request", "unauthorized"),
-    },
-  }),
-  requireAuth(),
-  async (c: AppContext) => {
-    const q = query(c, EventsQuery);
-    return c.json(await listEvents(c, eq(c.var.db.t.securityEvents.userId, c.var.auth.userId), q));
+    responses: { 200: jsonResponse("Events", EventPage) },
   },
+  (scope, { query }) => eventPage(scope, { userId: scope.auth.userId }, query),
 );
 
-const TenantParams = z.object({ tenantId: Uuid });
-
-const withTenantEvents = defineRoute(
-  withOwnEvents,
-  createRoute({
+const tenantEvents = defineRoute(
+  {
     method: "get",
     path: "/tenants/{tenantId}/security-events",
     tags: ["security events"],
     summary: "A tenant's security events (owner/admin), newest first",
     security: [{ bearer: [] }],
-    request: { params: TenantParams, query: EventsQuery },
-    responses: {
-      200: jsonResponse("Events", EventPage),
-      ...problemResponses("invalid_request", "unauthorized", "forbidden"),
-    },
-  }),
-  requireAuth(),
-  async (c: AppContext) => {
-    const { tenantId } = params(c, TenantParams);
-    const q = query(c, EventsQuery);
-    await requireTenantRole(c, tenantId, MANAGER_ROLES);
-    return c.json(await listEvents(c, eq(c.var.db.t.securityEvents.tenantId, tenantId), q));
+    request: { params: z.object({ tenantId: Uuid }), query: EventsQuery },
+    responses: { 200: jsonResponse("Events", EventPage) },
+    errors: ["forbidden"],
+  },
+  async (scope, { params, query }) => {
+    await requireTenantRole(scope, params.tenantId, MANAGER_ROLES);
+    return eventPage(scope, { tenantId: params.tenantId }, query);
   },
 );
 
-/**
- * Security event reads, the caller's and a tenant's (mounted at /v1).
- * Chained route by route (`with…` above), so its type carries every route for typed clients.
- */
-export const securityEventRoutes = withTenantEvents;
+/** Security event reads, the caller's and a tenant's (mounted at /v1). */
+export const securityEventRoutes = routeModule(ownEvents, tenantEvents);

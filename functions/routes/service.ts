@@ -1,8 +1,8 @@
 /** Service endpoints: liveness, readiness. (The OpenAPI document and /docs are mounted by the app.) */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext, AppEnv } from "../context";
+import { z } from "@hono/zod-openapi";
 import { problemResponse } from "../http/problems";
-import { defineRoute } from "../http/route";
+import { json } from "../http/reply";
+import { defineRoute, routeModule } from "../http/route";
 import { jsonResponse, ProblemSchema } from "../http/schemas";
 
 /** A readiness check that has not answered by then counts as down. */
@@ -27,52 +27,50 @@ async function check(probe: () => Promise<void>): Promise<"ok" | "down"> {
   }
 }
 
-const withHealth = defineRoute(
-  new OpenAPIHono<AppEnv>(),
-  createRoute({
+const health = defineRoute(
+  {
     method: "get",
     path: "/healthz",
     tags: ["service"],
     summary: "Liveness: the process is up",
     responses: { 200: jsonResponse("Up", Health) },
-  }),
-  (c) => c.json({ status: "ok" as const }),
+    // Liveness reads no database or store: a dependency that is down never fails it (no 503).
+    dependencies: "none",
+  },
+  () => json({ status: "ok" }),
 );
 
-const withReady = defineRoute(
-  withHealth,
-  createRoute({
+const ready = defineRoute(
+  {
     method: "get",
     path: "/readyz",
     tags: ["service"],
     summary: "Readiness: the database and the rate-limit store answer",
     responses: {
       200: jsonResponse("Ready", Ready),
+      // Its own 503, richer than the shared one: it names each dependency's state.
       503: {
         description: "A dependency is down (service_unavailable, with `checks`)",
         content: { "application/problem+json": { schema: ProblemSchema.extend({ checks: Checks }) } },
       },
     },
-  }),
-  async (c: AppContext) => {
+  },
+  async (scope) => {
     const [database, rateLimitStore] = await Promise.all([
-      check(() => c.var.db.ping()),
-      check(() => c.var.limiter.ping()),
+      check(() => scope.db.ping()),
+      check(() => scope.limiter.ping()),
     ]);
     const checks = { database, rateLimitStore };
-    if (database === "ok" && rateLimitStore === "ok") return c.json({ status: "ok" as const, checks });
+    if (database === "ok" && rateLimitStore === "ok") return json({ status: "ok", checks });
     const down = Object.entries(checks)
       .filter(([, v]) => v === "down")
       .map(([k]) => k);
-    return problemResponse("service_unavailable", c.var.requestId, {
+    return problemResponse("service_unavailable", scope.requestId, {
       detail: `Not ready: ${down.join(", ")} down.`,
       members: { checks },
     });
   },
 );
 
-/**
- * Liveness and readiness (mounted at /).
- * Chained route by route (`with…` above), so its type carries every route for typed clients.
- */
-export const serviceRoutes = withReady;
+/** Liveness and readiness (mounted at /). */
+export const serviceRoutes = routeModule(health, ready);

@@ -1,21 +1,25 @@
 /**
  * Usage metering: per-day counters per (user, scope, feature), incremented atomically, with
  * optional Idempotency-Key replay, and a series read by day or month for the caller or (for
- * owners/admins) a whole tenant. The SQL lives in tenant-data/usage-store.ts.
+ * owners/admins) a whole tenant. The SQL lives in stores/usage.ts.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { MANAGER_ROLES, requireTenantRole } from "../auth/tenant-guard";
-import type { AppContext, AppEnv } from "../context";
+import type { AuthedScope } from "../context";
 import { ApiError } from "../http/problems";
-import { defineRoute } from "../http/route";
-import { jsonRequest, jsonResponse, problemResponses } from "../http/schemas";
-import { jsonBody, query } from "../http/validation";
+import { json } from "../http/reply";
+import { defineRoute, routeModule } from "../http/route";
+import { jsonRequest, jsonResponse } from "../http/schemas";
 import { sha256Hex } from "../lib/tokens";
-import { requireAuth } from "../middleware/auth";
+import {
+  counterView,
+  findIdempotencyKey,
+  incrementOnce,
+  incrementUsage,
+  sumDailyTotals,
+} from "../stores/usage";
 import { addDays, daysBetween, monthOf, periodStarts, utcDay } from "../tenant-data/dates";
 import { invalidField, OptionalTenantId, Slug } from "../tenant-data/schemas";
-import { scopeIdOf } from "../tenant-data/sql";
-import { dailyTotals, incrementOnce, incrementUsage, readIdempotencyKey } from "../tenant-data/usage-store";
 
 /** How far back `occurredAt` may lie (late reports), and how far ahead (client clock skew). */
 export const OCCURRED_AT_MAX_AGE_MS = 168 * 60 * 60 * 1000;
@@ -38,10 +42,24 @@ const IncrementBody = z.object({
     .openapi({ description: "Within the past 168 hours and at most 5 minutes ahead; default now" }),
 });
 
+/**
+ * A bad key is answered as it always was: 400 naming the header as clients spell it
+ * (`Idempotency-Key`), before the body is read. A zod issue would name the lower-cased header
+ * under other wording, so the check throws that answer itself.
+ */
 const IncrementHeaders = z.object({
-  "idempotency-key": z.string().optional().openapi({
-    description: "1-255 visible ASCII characters; the same key from the same user within 24 h counts once",
-  }),
+  "idempotency-key": z
+    .string()
+    .optional()
+    .refine((key) => {
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+        throw invalidField("header", "Idempotency-Key", "must be 1-255 visible ASCII characters");
+      }
+      return true;
+    })
+    .openapi({
+      description: "1-255 visible ASCII characters; the same key from the same user within 24 h counts once",
+    }),
 });
 
 const CounterSchema = z
@@ -81,15 +99,6 @@ const SeriesSchema = z
 
 type Body = z.infer<typeof IncrementBody>;
 
-function idempotencyKey(c: AppContext): string | null {
-  const key = c.req.header("idempotency-key");
-  if (key === undefined) return null;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw invalidField("header", "Idempotency-Key", "must be 1-255 visible ASCII characters");
-  }
-  return key;
-}
-
 function occurredAt(body: Body, now: Date): Date | null {
   if (body.occurredAt === undefined) return null;
   const at = new Date(body.occurredAt);
@@ -110,13 +119,11 @@ function requestHash(body: Body): Promise<string> {
   return sha256Hex(JSON.stringify(sorted));
 }
 
-const counterView = (body: Body, periodStart: string, total: number) => ({
-  feature: body.feature,
-  tenantId: body.tenantId ?? null,
-  period: "day" as const,
-  periodStart,
-  total,
-});
+/** The answer: the counter of `body`'s feature and scope on `periodStart`. */
+const counterAnswer = (body: Body, periodStart: string, total: number) =>
+  json({
+    counter: counterView({ feature: body.feature, tenantId: body.tenantId ?? null, periodStart, total }),
+  });
 
 /**
  * Answers a duplicate of a request whose key is live: 403 for a tenant it is not a member of
@@ -125,14 +132,14 @@ const counterView = (body: Body, periodStart: string, total: number) => ({
  * The first request stores its total in the same atomic batch as its claim, so the wait below
  * normally ends on the first read; it is a bounded guard, not a lock.
  */
-async function replay(c: AppContext, body: Body, key: string, hash: string) {
-  if (body.tenantId) await requireTenantRole(c, body.tenantId);
+async function replay(scope: AuthedScope, body: Body, key: string, hash: string): Promise<Response> {
+  if (body.tenantId) await requireTenantRole(scope, body.tenantId);
   const deadline = Date.now() + REPLAY_WAIT_MS;
   for (;;) {
-    const row = await readIdempotencyKey(c.var.db, c.var.auth.userId, key);
+    const row = await findIdempotencyKey(scope.db, scope.auth.userId, key);
     if (row && row.requestHash !== hash) throw new ApiError("idempotency_key_reused");
     if (row && typeof row.response === "number") {
-      return counterView(
+      return counterAnswer(
         body,
         utcDay(body.occurredAt ? new Date(body.occurredAt) : row.createdAt),
         row.response,
@@ -151,71 +158,53 @@ async function replay(c: AppContext, body: Body, key: string, hash: string) {
   }
 }
 
-const withIncrement = defineRoute(
-  new OpenAPIHono<AppEnv>(),
-  createRoute({
+const increment = defineRoute(
+  {
     method: "post",
     path: "/",
     tags: ["usage"],
     summary: "Add to today's (or occurredAt's) usage counter",
     security: [{ bearer: [] }],
     request: { headers: IncrementHeaders, ...jsonRequest(IncrementBody) },
-    responses: {
-      200: jsonResponse("The counter after the increment", z.object({ counter: CounterSchema })),
-      ...problemResponses(
-        "invalid_request",
-        "unauthorized",
-        "forbidden",
-        "idempotency_key_reused",
-        "unsupported_media_type",
-        "payload_too_large",
-      ),
-    },
-  }),
-  requireAuth(),
-  async (c: AppContext) => {
-    const key = idempotencyKey(c);
-    const body = await jsonBody(c, IncrementBody);
-    const at = occurredAt(body, c.var.now);
-    const periodStart = utcDay(at ?? c.var.now);
-    const increment = {
-      userId: c.var.auth.userId,
+    responses: { 200: jsonResponse("The counter after the increment", z.object({ counter: CounterSchema })) },
+    errors: ["forbidden", "idempotency_key_reused"],
+  },
+  async (scope, { headers, body }) => {
+    const key = headers["idempotency-key"];
+    const periodStart = utcDay(occurredAt(body, scope.now) ?? scope.now);
+    const add = {
+      userId: scope.auth.userId,
       tenantId: body.tenantId ?? null,
       feature: body.feature,
       periodStart,
       quantity: body.quantity,
-      now: c.var.now,
+      now: scope.now,
     };
     if (!key) {
-      const total = await incrementUsage(c.var.db, increment);
+      const total = await incrementUsage(scope.db, add);
       if (total === null) throw new ApiError("forbidden");
-      return c.json({ counter: counterView(body, periodStart, total) });
+      return counterAnswer(body, periodStart, total);
     }
     const hash = await requestHash(body);
-    const total = await incrementOnce(c.var.db, increment, key, hash, c.var.config.usageIdempotencyTtlMs);
-    if (total !== null) return c.json({ counter: counterView(body, periodStart, total) });
-    return c.json({ counter: await replay(c, body, key, hash) });
+    const total = await incrementOnce(scope.db, add, key, hash, scope.config.usageIdempotencyTtlMs);
+    if (total !== null) return counterAnswer(body, periodStart, total);
+    return replay(scope, body, key, hash);
   },
 );
 
-const withSeries = defineRoute(
-  withIncrement,
-  createRoute({
+const series = defineRoute(
+  {
     method: "get",
     path: "/",
     tags: ["usage"],
     summary: "Usage series by day or month (UTC), for the caller or a whole tenant",
     security: [{ bearer: [] }],
     request: { query: SeriesQuery },
-    responses: {
-      200: jsonResponse("Totals per period, zero-filled, and their sum", SeriesSchema),
-      ...problemResponses("invalid_request", "unauthorized", "forbidden"),
-    },
-  }),
-  requireAuth(),
-  async (c: AppContext) => {
-    const q = query(c, SeriesQuery);
-    const to = q.to ?? utcDay(c.var.now);
+    responses: { 200: jsonResponse("Totals per period, zero-filled, and their sum", SeriesSchema) },
+    errors: ["forbidden"],
+  },
+  async (scope, { query: q }) => {
+    const to = q.to ?? utcDay(scope.now);
     const from = q.from ?? addDays(to, -29);
     if (from > to) throw invalidField("query", "from", "must not be after to");
     if (daysBetween(from, to) >= MAX_RANGE_DAYS[q.granularity]) {
@@ -223,10 +212,11 @@ const withSeries = defineRoute(
     }
     if (q.scope === "tenant" && !q.tenantId)
       throw invalidField("query", "tenantId", "is required with scope=tenant");
-    if (q.tenantId) await requireTenantRole(c, q.tenantId, q.scope === "tenant" ? MANAGER_ROLES : undefined);
-    const days = await dailyTotals(c.var.db, {
-      scopeId: scopeIdOf(q.tenantId),
-      userId: q.scope === "me" ? c.var.auth.userId : null,
+    if (q.tenantId)
+      await requireTenantRole(scope, q.tenantId, q.scope === "tenant" ? MANAGER_ROLES : undefined);
+    const days = await sumDailyTotals(scope.db, {
+      tenantId: q.tenantId ?? null,
+      userId: q.scope === "me" ? scope.auth.userId : null,
       feature: q.feature,
       from,
       to,
@@ -236,13 +226,10 @@ const withSeries = defineRoute(
       const period = q.granularity === "day" ? day : monthOf(day);
       totals.set(period, (totals.get(period) ?? 0) + total);
     }
-    const series = [...totals].map(([periodStart, total]) => ({ periodStart, total }));
-    return c.json({ series, total: series.reduce((sum, p) => sum + p.total, 0) });
+    const points = [...totals].map(([periodStart, total]) => ({ periodStart, total }));
+    return json({ series: points, total: points.reduce((sum, p) => sum + p.total, 0) });
   },
 );
 
-/**
- * Usage counters: increment and series (mounted at /v1/usage).
- * Chained route by route (`with…` above), so its type carries every route for typed clients.
- */
-export const usageRoutes = withSeries;
+/** Usage counters: increment and series (mounted at /v1/usage). */
+export const usageRoutes = routeModule(increment, series);

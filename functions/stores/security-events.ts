@@ -1,9 +1,47 @@
 /** Security events: the append-only audit trail of an account and of a tenant. */
-import type { Db, Query, Schema } from "../../db/database";
+import { and, desc, eq, lt } from "drizzle-orm";
+import type { Database, Db, Query, Schema } from "../../db/database";
 
 export type SecurityEventInsert = Schema["securityEvents"]["$inferInsert"];
+
+/** The columns of an event that answers show. */
+const securityEventProjection = (t: Schema) => ({
+  id: t.securityEvents.id,
+  type: t.securityEvents.type,
+  createdAt: t.securityEvents.createdAt,
+  requestId: t.securityEvents.requestId,
+  tenantId: t.securityEvents.tenantId,
+  ipHash: t.securityEvents.ipHash,
+  userAgentHash: t.securityEvents.userAgentHash,
+  metadata: t.securityEvents.metadata,
+});
+
+export type ListedSecurityEvent = Awaited<ReturnType<typeof listSecurityEvents>>[number];
+
+export function securityEventView(e: ListedSecurityEvent) {
+  return { ...e, createdAt: e.createdAt.toISOString(), metadata: (e.metadata ?? {}) as object };
+}
 
 /** Inserts event rows (alone, or in a batch with the change they record). */
 export function insertSecurityEvents(db: Db, t: Schema, rows: SecurityEventInsert[]): Query {
   return db.insert(t.securityEvents).values(rows);
+}
+
+/**
+ * One feed's events, newest first: a user's own (`userId`) or a tenant's (`tenantId`), of one
+ * type or all, with ids below `before` (the last id of the previous page), at most `limit`.
+ */
+export function listSecurityEvents(
+  { db, t }: Database,
+  feed: { userId: string } | { tenantId: string },
+  q: { type?: string | undefined; before?: string | undefined; limit: number },
+) {
+  const e = t.securityEvents;
+  const owner = "userId" in feed ? eq(e.userId, feed.userId) : eq(e.tenantId, feed.tenantId);
+  return db
+    .select(securityEventProjection(t))
+    .from(e)
+    .where(and(owner, q.type ? eq(e.type, q.type) : undefined, q.before ? lt(e.id, q.before) : undefined))
+    .orderBy(desc(e.id))
+    .limit(q.limit);
 }

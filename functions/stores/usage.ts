@@ -1,13 +1,32 @@
 /**
- * Usage counters: one row per (user, scope, feature, UTC day), incremented in the database
- * (`total = total + excluded.total`), never read-modify-write, so N concurrent increments of q
- * add exactly N·q on every backend.
+ * Usage: counters and the Idempotency-Keys that guard their increments. One counter row per
+ * (user, scope, feature, UTC day), incremented in the database (`total = total + excluded.total`),
+ * never read-modify-write, so N concurrent increments of q add exactly N·q on every backend.
  */
 import { and, eq, gte, lte, type SQL, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { uuidv7 } from "uuidv7";
 import type { Database, Db, Schema } from "../../db/database";
-import { excluded, isMember, rowWhere, scopeIdOf } from "./sql";
+import { excluded, isMember, rowWhere, scopeIdOf } from "../tenant-data/sql";
+
+/** A counter as answers show it: the day's total of one feature in one scope. */
+export interface CounterRow {
+  feature: string;
+  tenantId: string | null;
+  /** UTC day, `YYYY-MM-DD`. */
+  periodStart: string;
+  total: number;
+}
+
+export function counterView(c: CounterRow) {
+  return {
+    feature: c.feature,
+    tenantId: c.tenantId,
+    period: "day" as const,
+    periodStart: c.periodStart,
+    total: c.total,
+  };
+}
 
 export interface Increment {
   userId: string;
@@ -135,6 +154,13 @@ export async function incrementOnce(
   return row ? Number(row.response) : null;
 }
 
+const idempotencyKeyProjection = (t: Schema) => ({
+  requestHash: t.usageIdempotencyKeys.requestHash,
+  response: t.usageIdempotencyKeys.response,
+  createdAt: t.usageIdempotencyKeys.createdAt,
+  expiresAt: t.usageIdempotencyKeys.expiresAt,
+});
+
 export interface StoredKey {
   requestHash: string;
   /** The total answered (a number) once stored; the claim marker (an object) before. */
@@ -144,20 +170,14 @@ export interface StoredKey {
 }
 
 /** The caller's idempotency key row, if any. */
-export async function readIdempotencyKey(
-  database: Database,
+export async function findIdempotencyKey(
+  { db, t }: Database,
   userId: string,
   key: string,
 ): Promise<StoredKey | null> {
-  const { db, t } = database;
   const k = t.usageIdempotencyKeys;
   const [row] = await db
-    .select({
-      requestHash: k.requestHash,
-      response: k.response,
-      createdAt: k.createdAt,
-      expiresAt: k.expiresAt,
-    })
+    .select(idempotencyKeyProjection(t))
     .from(k)
     .where(and(eq(k.userId, userId), eq(k.key, key)))
     .limit(1);
@@ -165,22 +185,28 @@ export async function readIdempotencyKey(
 }
 
 /**
- * Daily totals in [from, to] for a scope: one user's (`userId` set) or every member's (null).
- * Postgres answers `sum(bigint)` as numeric, which the driver returns as a string: mapped to
- * numbers here (exact up to 2^53).
+ * Daily totals in [from, to] (UTC days) in the global scope (`tenantId` null) or a tenant's, for
+ * one user (`userId` set) or every member (null), one feature or all. Postgres answers
+ * `sum(bigint)` as numeric, which the driver returns as a string: mapped to numbers here (exact
+ * up to 2^53).
  */
-export async function dailyTotals(
-  database: Database,
-  q: { scopeId: string; userId: string | null; feature?: string | undefined; from: string; to: string },
+export async function sumDailyTotals(
+  { db, t }: Database,
+  q: {
+    tenantId: string | null;
+    userId: string | null;
+    feature?: string | undefined;
+    from: string;
+    to: string;
+  },
 ): Promise<Map<string, number>> {
-  const { db, t } = database;
   const u = t.usageCounters;
   const rows = await db
     .select({ periodStart: u.periodStart, total: sql<string | number>`sum(${u.total})` })
     .from(u)
     .where(
       and(
-        eq(u.scopeId, q.scopeId),
+        eq(u.scopeId, scopeIdOf(q.tenantId)),
         q.userId ? eq(u.userId, q.userId) : undefined,
         q.feature ? eq(u.feature, q.feature) : undefined,
         gte(u.periodStart, q.from),
