@@ -11,3 +11,8 @@ export function json(body: unknown, status = 200, headers?: HeadersInit): Respon
 export function noContent(headers?: HeadersInit): Response {
   return new Response(null, { status: 204, ...(headers ? { headers } : {}) });
 }
+
+/** 202 Accepted, without a body. */
+export function accepted(): Response {
+  return new Response(null, { status: 202 });
+}

@@ -1,6 +1,6 @@
 /** Users: accounts and their password hashes. */
 import { eq } from "drizzle-orm";
-import type { Database, Schema } from "../../db/database";
+import type { Database, Db, Query, Schema } from "../../db/database";
 
 /** The columns of a user that answers show (never the password hash). */
 const userProjection = (t: Schema) => ({
@@ -54,6 +54,12 @@ export async function findUserWithPasswordByEmail(
   return user ?? null;
 }
 
+/** The id of the user with this (normalised) email, or null. */
+export async function findUserIdByEmail({ db, t }: Database, email: string): Promise<string | null> {
+  const [user] = await db.select({ id: t.users.id }).from(t.users).where(eq(t.users.email, email)).limit(1);
+  return user?.id ?? null;
+}
+
 /** The user by id, or null. */
 export async function findUserById({ db, t }: Database, id: string): Promise<UserRow | null> {
   const [user] = await db.select(userProjection(t)).from(t.users).where(eq(t.users.id, id)).limit(1);
@@ -63,4 +69,9 @@ export async function findUserById({ db, t }: Database, id: string): Promise<Use
 /** Replaces the password hash (a rehash on login, not a password change). */
 export async function updatePasswordHash({ db, t }: Database, id: string, passwordHash: string, now: Date) {
   await db.update(t.users).set({ passwordHash, updatedAt: now }).where(eq(t.users.id, id));
+}
+
+/** Sets a new password hash (for a batch: a reset or a change writes it with what it revokes). */
+export function setPasswordHash(db: Db, t: Schema, id: string, passwordHash: string, now: Date): Query {
+  return db.update(t.users).set({ passwordHash, updatedAt: now }).where(eq(t.users.id, id));
 }

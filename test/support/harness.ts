@@ -148,7 +148,6 @@ export function api(h: Harness, token?: string, headers: Record<string, string> 
     headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
   });
 }
-}
 
 export interface CallOptions {
   json?: unknown;
