@@ -47,7 +47,10 @@ export type SecurityEventRow = Schema["securityEvents"]["$inferInsert"];
  * The row for an event, to insert alone (recordSecurityEvent) or inside `atomic()` with the
  * change it records: `atomic((db) => [..., insertSecurityEvents(db, t, [row])])`.
  */
-export async function securityEventRow(scope: RequestScope, input: SecurityEventInput): Promise<SecurityEventRow> {
+export async function securityEventRow(
+  scope: RequestScope,
+  input: SecurityEventInput,
+): Promise<SecurityEventRow> {
   const { ipHash, userAgentHash } = await scope.client.hashes();
   return {
     id: uuidv7(),

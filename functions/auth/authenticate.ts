@@ -9,7 +9,10 @@ import { findLiveSession } from "../stores/sessions";
 const BEARER = /^Bearer ([^\s]+)$/i;
 
 /** The live session named by `Authorization: Bearer <token>`; 401 when missing, malformed, unknown, expired or revoked. */
-export async function authenticateSession(scope: RequestScope, authorization: string | undefined): Promise<AuthState> {
+export async function authenticateSession(
+  scope: RequestScope,
+  authorization: string | undefined,
+): Promise<AuthState> {
   const token = BEARER.exec(authorization ?? "")?.[1];
   const auth = token ? await findLiveSession(scope.db, scope.config.session, token, scope.now) : null;
   if (!auth) throw new ApiError("unauthorized", undefined, { headers: { "WWW-Authenticate": "Bearer" } });

@@ -47,12 +47,20 @@ async function apply(
   const blocked = results.findIndex((r) => !r.allowed);
   if (blocked === -1) return;
   const check = checks[blocked]!;
-  await recordSecurityEvent(scope, { type: "auth.rate_limited", userId, metadata: { rule: check.rule.name } });
+  await recordSecurityEvent(scope, {
+    type: "auth.rate_limited",
+    userId,
+    metadata: { rule: check.rule.name },
+  });
   throw refuse(scope, check, results[blocked]!);
 }
 
 /** Counts this request against every check; 429 if any is over its limit. */
-export function consumeLimits(scope: RequestScope, checks: LimitCheck[], userId: string | null): Promise<void> {
+export function consumeLimits(
+  scope: RequestScope,
+  checks: LimitCheck[],
+  userId: string | null,
+): Promise<void> {
   return apply(scope, checks, userId, (x) => scope.limiter.limit(x.rule, x.identifier));
 }
 

@@ -41,7 +41,9 @@ export async function issueSession(
 /** After a correct password: a session (no verified factor) or an MFA challenge. */
 export async function completePasswordSignIn(scope: RequestScope, user: UserRow) {
   if ((await countVerifiedFactors(scope.db, user.id)) === 0) {
-    return issueSession(scope, user, 1, [{ type: "auth.login_succeeded", userId: user.id, metadata: { aal: 1 } }]);
+    return issueSession(scope, user, 1, [
+      { type: "auth.login_succeeded", userId: user.id, metadata: { aal: 1 } },
+    ]);
   }
   const { t } = scope.db;
   const token = generateToken();

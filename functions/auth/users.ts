@@ -13,4 +13,3 @@ export function requireStrongPassword(password: string): void {
   const verdict = checkPasswordPolicy(password);
   if (verdict !== "ok") throw new ApiError("weak_password", POLICY_MESSAGES[verdict]);
 }
-

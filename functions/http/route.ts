@@ -12,7 +12,12 @@
  * next to the route's own `errors`. The handler gets the request scope and typed input, and
  * returns a Response (http/reply.ts).
  */
-import { OpenAPIHono, type RouteConfig, type RouteConfigToTypedResponse, type RouteHandler } from "@hono/zod-openapi";
+import {
+  OpenAPIHono,
+  type RouteConfig,
+  type RouteConfigToTypedResponse,
+  type RouteHandler,
+} from "@hono/zod-openapi";
 import type { Context, Schema, ToSchema } from "hono";
 import type { MergePath } from "hono/types";
 import type { z } from "zod";
@@ -28,7 +33,9 @@ import { jsonBody, validate } from "./validation";
  */
 export type RouteSpec = RouteConfig & { errors?: readonly ProblemCode[]; dependencies?: "none" };
 
-type BodySchemaOf<R> = R extends { request: { body: { content: { "application/json": { schema: infer S } } } } }
+type BodySchemaOf<R> = R extends {
+  request: { body: { content: { "application/json": { schema: infer S } } } };
+}
   ? S
   : undefined;
 type ParamsSchemaOf<R> = R extends { request: { params: infer S } } ? S : undefined;
@@ -51,7 +58,9 @@ export type ScopeOf<R> = Secured<R> extends true ? AuthedScope : RequestScope;
 /** The problem codes the kernel adds to a route's document, from the shape of its spec. */
 type DerivedCodes<R> =
   | (Secured<R> extends true ? "unauthorized" : never)
-  | (R extends { request: { params: unknown } | { query: unknown } | { body: unknown } | { headers: unknown } }
+  | (R extends {
+      request: { params: unknown } | { query: unknown } | { body: unknown } | { headers: unknown };
+    }
       ? "invalid_request"
       : never)
   | (R extends { request: { body: unknown } } ? "payload_too_large" | "unsupported_media_type" : never)
@@ -119,11 +128,15 @@ export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler
     async handler(c) {
       const base = c.var.scope;
       // Authentication first: a request without a valid session is 401 before its body is read.
-      const scope = secured ? { ...base, auth: await authenticateSession(base, c.req.header("authorization")) } : base;
+      const scope = secured
+        ? { ...base, auth: await authenticateSession(base, c.req.header("authorization")) }
+        : base;
       const input = {
         params: request.params ? validate(request.params as z.ZodType, c.req.param(), "path") : undefined,
         query: request.query ? validate(request.query as z.ZodType, c.req.query(), "query") : undefined,
-        headers: request.headers ? validate(request.headers as z.ZodType, c.req.header(), "headers") : undefined,
+        headers: request.headers
+          ? validate(request.headers as z.ZodType, c.req.header(), "headers")
+          : undefined,
         body: body ? await jsonBody(c, body, { optional: request.body?.required === false }) : undefined,
       };
       return handler(scope as ScopeOf<R>, input as RouteInput<R>);
@@ -131,7 +144,9 @@ export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler
   };
 }
 
-type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
+  ? I
+  : never;
 type SpecOf<D> = D extends RouteDef<infer R> ? FullRoute<R> : never;
 // biome-ignore lint/suspicious/noExplicitAny: any spec.
 type ModuleSchema<Ds extends readonly RouteDef<any>[]> = UnionToIntersection<

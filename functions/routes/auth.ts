@@ -26,7 +26,11 @@ const register = defineRoute(
     tags: ["auth"],
     summary: "Create an account",
     request: jsonRequest(
-      z.object({ email: Email, password: Password, displayName: z.string().trim().min(1).max(100).optional() }),
+      z.object({
+        email: Email,
+        password: Password,
+        displayName: z.string().trim().min(1).max(100).optional(),
+      }),
     ),
     responses: { 201: jsonResponse("Created", z.object({ user: UserSchema })) },
     errors: ["weak_password", "email_taken"],
@@ -54,7 +58,10 @@ const login = defineRoute(
     summary: "Password login: a session, or an MFA challenge when the user has a verified factor",
     request: jsonRequest(z.object({ email: Email, password: Password })),
     responses: {
-      200: jsonResponse("Authenticated, or a second factor is required", z.union([AuthenticatedSchema, MfaRequiredSchema])),
+      200: jsonResponse(
+        "Authenticated, or a second factor is required",
+        z.union([AuthenticatedSchema, MfaRequiredSchema]),
+      ),
     },
     errors: ["invalid_credentials", "rate_limited", "rate_limit_unavailable"],
   },
@@ -99,7 +106,10 @@ const logout = defineRoute(
     const { t } = scope.db;
     const { userId, sessionId } = scope.auth;
     const event = await securityEventRow(scope, { type: "auth.logout", userId, metadata: { sessionId } });
-    await scope.db.atomic((db) => [revokeSessionById(db, t, sessionId, scope.now), insertSecurityEvents(db, t, [event])]);
+    await scope.db.atomic((db) => [
+      revokeSessionById(db, t, sessionId, scope.now),
+      insertSecurityEvents(db, t, [event]),
+    ]);
     return noContent();
   },
 );

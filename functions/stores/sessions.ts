@@ -27,7 +27,8 @@ const sessionProjection = (t: Schema) => ({
 });
 
 /** Live: not revoked, not expired. */
-const live = (t: Schema, now: Date) => and(isNull(t.userSessions.revokedAt), gt(t.userSessions.expiresAt, now));
+const live = (t: Schema, now: Date) =>
+  and(isNull(t.userSessions.revokedAt), gt(t.userSessions.expiresAt, now));
 
 /**
  * Resolves a bearer token to its live session in one statement; null when unknown, revoked or
@@ -93,7 +94,13 @@ export function raiseSessionToAal2(db: Db, t: Schema, id: string): Query {
 }
 
 /** Revokes every live session of `userId` except `keepSessionId` (for a batch). */
-export function revokeOtherSessions(db: Db, t: Schema, userId: string, now: Date, keepSessionId: string | null): Query {
+export function revokeOtherSessions(
+  db: Db,
+  t: Schema,
+  userId: string,
+  now: Date,
+  keepSessionId: string | null,
+): Query {
   const s = t.userSessions;
   const others = keepSessionId
     ? and(eq(s.userId, userId), isNull(s.revokedAt), ne(s.id, keepSessionId))
