@@ -15,7 +15,7 @@ export default defineConfig(async () => {
         {
           test: {
             name: "node",
-            include: ["test/unit/**/*.test.ts", "test/node/**/*.test.ts"],
+            include: ["test/unit/**/*.test.ts", "test/node/**/*.test.ts", "functions/**/*.test.ts"],
             environment: "node",
             testTimeout: 30_000,
             hookTimeout: 60_000,
