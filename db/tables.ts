@@ -1,0 +1,254 @@
+/**
+ * The tables, written once for both dialects: `defineTables(pgKit)` is the Postgres (Neon)
+ * schema (db/schema.pg.ts), `defineTables(sqliteKit)` the SQLite (libSQL, D1) one
+ * (db/schema.sqlite.ts). test/unit/schema-parity.test.ts checks that the two agree.
+ *
+ * Design notes shared by both dialects:
+ * - IDs are UUIDv7 strings, so ordering by id is ordering by creation time (cursors use it).
+ * - Times are `Date` in TypeScript: timestamptz on Postgres, epoch milliseconds on SQLite.
+ * - Tenant-scoped rows carry a nullable `tenant_id` (the foreign key) and a NOT NULL `scope_id`
+ *   (the tenant id, or '' for the global scope). Both dialects treat NULLs as distinct in
+ *   unique indexes, so conflict targets use `scope_id`, never `tenant_id`; a CHECK keeps the
+ *   two columns in step.
+ */
+import type { Dialect, Kit } from "./kit";
+
+export function defineTables<D extends Dialect>(k: Kit<D>) {
+  /** `user_id`, NOT NULL, deleted with the user. */
+  const userId = () => k.ref("user_id", () => users.id).notNull();
+  /** `tenant_id` + `scope_id` for the named table, and their CHECK. */
+  const tenantScope = (table: string) => k.tenantScope(table, () => tenantAccounts.id);
+
+  // The two tables others reference; the rest are written straight into the result.
+  const users = k.table("users", {
+    id: k.id(),
+    email: k.text("email").notNull().unique(),
+    passwordHash: k.text("password_hash").notNull(),
+    displayName: k.text("display_name"),
+    createdAt: k.createdAt(),
+    updatedAt: k.time("updated_at").notNull(),
+  });
+
+  const tenantAccounts = k.table("tenant_accounts", {
+    id: k.id(),
+    name: k.text("name").notNull(),
+    createdAt: k.createdAt(),
+  });
+
+  const consentScope = tenantScope("user_consents");
+  const preferenceScope = tenantScope("user_notification_preferences");
+  const usageScope = tenantScope("usage_counters");
+
+  return {
+    users,
+    tenantAccounts,
+
+    tenantMemberships: k.table(
+      "tenant_memberships",
+      {
+        tenantId: k.ref("tenant_id", () => tenantAccounts.id).notNull(),
+        userId: userId(),
+        role: k.text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+        createdAt: k.createdAt(),
+      },
+      (t) => [
+        k.primaryKey({ columns: [t.tenantId, t.userId] }),
+        k.index("tenant_memberships_user_idx").on(t.userId),
+      ],
+    ),
+
+    userSessions: k.table(
+      "user_sessions",
+      {
+        id: k.id(),
+        userId: userId(),
+        tokenHash: k.text("token_hash").notNull().unique(),
+        aal: k.int("aal").notNull(),
+        createdAt: k.createdAt(),
+        lastSeenAt: k.time("last_seen_at").notNull(),
+        expiresAt: k.time("expires_at").notNull(),
+        absoluteExpiresAt: k.time("absolute_expires_at").notNull(),
+        revokedAt: k.time("revoked_at"),
+        ipHash: k.text("ip_hash"),
+        userAgentHash: k.text("user_agent_hash"),
+      },
+      (t) => [k.index("user_sessions_user_idx").on(t.userId)],
+    ),
+
+    mfaChallenges: k.table(
+      "mfa_challenges",
+      {
+        id: k.id(),
+        userId: userId(),
+        tokenHash: k.text("token_hash").notNull().unique(),
+        failedAttempts: k.int("failed_attempts").notNull().default(0),
+        createdAt: k.createdAt(),
+        expiresAt: k.time("expires_at").notNull(),
+        consumedAt: k.time("consumed_at"),
+      },
+      (t) => [k.index("mfa_challenges_user_idx").on(t.userId)],
+    ),
+
+    passwordResetTokens: k.table(
+      "password_reset_tokens",
+      {
+        id: k.id(),
+        userId: userId(),
+        tokenHash: k.text("token_hash").notNull().unique(),
+        createdAt: k.createdAt(),
+        expiresAt: k.time("expires_at").notNull(),
+        usedAt: k.time("used_at"),
+      },
+      (t) => [k.index("password_reset_tokens_user_idx").on(t.userId)],
+    ),
+
+    outboxMessages: k.table(
+      "outbox_messages",
+      {
+        id: k.id(),
+        recipient: k.text("recipient").notNull(),
+        kind: k.text("kind").notNull(),
+        payloadKeyId: k.text("payload_key_id").notNull(),
+        payloadCiphertext: k.text("payload_ciphertext").notNull(),
+        createdAt: k.createdAt(),
+        sentAt: k.time("sent_at"),
+      },
+      (t) => [k.index("outbox_messages_recipient_idx").on(t.recipient, t.createdAt)],
+    ),
+
+    userMfaMethods: k.table(
+      "user_mfa_methods",
+      {
+        id: k.id(),
+        userId: userId(),
+        type: k.text("type", { enum: ["totp"] }).notNull(),
+        status: k.text("status", { enum: ["pending", "verified"] }).notNull(),
+        label: k.text("label"),
+        secretKeyId: k.text("secret_key_id").notNull(),
+        secretCiphertext: k.text("secret_ciphertext").notNull(),
+        lastUsedStep: k.bigint("last_used_step"),
+        createdAt: k.createdAt(),
+        verifiedAt: k.time("verified_at"),
+        lastUsedAt: k.time("last_used_at"),
+      },
+      (t) => [k.index("user_mfa_methods_user_idx").on(t.userId)],
+    ),
+
+    userRecoveryCodes: k.table(
+      "user_recovery_codes",
+      {
+        id: k.id(),
+        userId: userId(),
+        codeHash: k.text("code_hash").notNull(),
+        createdAt: k.createdAt(),
+        usedAt: k.time("used_at"),
+      },
+      (t) => [k.uniqueIndex("user_recovery_codes_user_code_idx").on(t.userId, t.codeHash)],
+    ),
+
+    userConsents: k.table(
+      "user_consents",
+      {
+        id: k.id(),
+        userId: userId(),
+        ...consentScope.columns,
+        policy: k.text("policy").notNull(),
+        version: k.text("version").notNull(),
+        decision: k.text("decision", { enum: ["granted", "revoked"] }).notNull(),
+        source: k.text("source"),
+        ipHash: k.text("ip_hash"),
+        userAgentHash: k.text("user_agent_hash"),
+        requestId: k.text("request_id").notNull(),
+        createdAt: k.createdAt(),
+      },
+      (t) => [
+        k.index("user_consents_scope_idx").on(t.userId, t.scopeId, t.policy, t.id),
+        consentScope.check(t),
+      ],
+    ),
+
+    userNotificationPreferences: k.table(
+      "user_notification_preferences",
+      {
+        id: k.id(),
+        userId: userId(),
+        ...preferenceScope.columns,
+        channel: k.text("channel", { enum: ["email", "sms", "push", "in_app"] }).notNull(),
+        category: k.text("category").notNull(),
+        enabled: k.bool("enabled").notNull(),
+        createdAt: k.createdAt(),
+        updatedAt: k.time("updated_at").notNull(),
+      },
+      (t) => [
+        k.uniqueIndex("user_notification_preferences_key_idx").on(t.userId, t.scopeId, t.channel, t.category),
+        preferenceScope.check(t),
+      ],
+    ),
+
+    usageCounters: k.table(
+      "usage_counters",
+      {
+        userId: userId(),
+        ...usageScope.columns,
+        feature: k.text("feature").notNull(),
+        periodStart: k.date("period_start").notNull(),
+        total: k.bigint("total").notNull(),
+        updatedAt: k.time("updated_at").notNull(),
+      },
+      (t) => [
+        k.primaryKey({ columns: [t.userId, t.scopeId, t.feature, t.periodStart] }),
+        k.index("usage_counters_scope_idx").on(t.scopeId, t.feature, t.periodStart),
+        usageScope.check(t),
+      ],
+    ),
+
+    usageIdempotencyKeys: k.table(
+      "usage_idempotency_keys",
+      {
+        userId: userId(),
+        key: k.text("key").notNull(),
+        requestHash: k.text("request_hash").notNull(),
+        response: k.json("response"),
+        createdAt: k.createdAt(),
+        expiresAt: k.time("expires_at").notNull(),
+      },
+      (t) => [
+        k.primaryKey({ columns: [t.userId, t.key] }),
+        k.index("usage_idempotency_keys_expiry_idx").on(t.expiresAt),
+      ],
+    ),
+
+    securityEvents: k.table(
+      "security_events",
+      {
+        id: k.id(),
+        type: k.text("type").notNull(),
+        userId: k.ref("user_id", () => users.id),
+        tenantId: k.ref("tenant_id", () => tenantAccounts.id),
+        requestId: k.text("request_id").notNull(),
+        ipHash: k.text("ip_hash"),
+        userAgentHash: k.text("user_agent_hash"),
+        metadata: k.json("metadata").notNull(),
+        createdAt: k.createdAt(),
+      },
+      (t) => [
+        k.index("security_events_user_idx").on(t.userId, t.id),
+        k.index("security_events_tenant_idx").on(t.tenantId, t.id),
+      ],
+    ),
+
+    rateLimitBuckets: k.table(
+      "rate_limit_buckets",
+      {
+        key: k.text("key").notNull(),
+        windowStart: k.bigint("window_start").notNull(),
+        hits: k.int("hits").notNull(),
+        expiresAt: k.time("expires_at").notNull(),
+      },
+      (t) => [
+        k.primaryKey({ columns: [t.key, t.windowStart] }),
+        k.index("rate_limit_buckets_expiry_idx").on(t.expiresAt),
+      ],
+    ),
+  };
+}
