@@ -1,111 +1,178 @@
 /**
- * Checking a second factor: a TOTP code of any verified factor, or a recovery code. Used by
- * every flow that can issue a session (login challenge, password reset) and by the MFA
- * management routes. Both checks are single-use under races:
- * - TOTP: the accepted RFC 6238 time step is recorded with a compare-and-set
- *   (`WHERE last_used_step IS NULL OR last_used_step < :step`), so a code (or any earlier one)
- *   is accepted at most once per factor, even by two requests at the same instant;
- * - recovery codes: spent with `UPDATE … WHERE used_at IS NULL RETURNING`.
- * Callers apply the rate limits first (consumeMfaLimits): a code is checked only when allowed.
+ * The one second-factor verifier, used by every flow that checks a current second factor: the
+ * login challenge, password reset, factor removal and recovery-code regeneration (enrollment
+ * checks a new factor's first code through the same gate). In order:
+ * 1. the MFA rate limits are consumed (per IP and per user; every attempt counts), failing
+ *    closed: a limiter that is down answers 503 and nothing is checked;
+ * 2. the given factor is checked and spent, single use under races (TOTP: compare-and-set on the
+ *    time step; recovery code: `UPDATE … WHERE used_at IS NULL RETURNING`);
+ * 3. a wrong one runs the flow's `onFailure`, is recorded as `auth.mfa_failed` with the flow and
+ *    answered 401 invalid_mfa_code.
+ *
+ * METHODS is the single list of second-factor methods: the body field that carries each, its
+ * schema, its check. Bodies, the "exactly one" rule, the input and the proof types derive from
+ * it, so a new method (webauthn) is one entry there.
  */
-import { and, eq, isNull, lt, or } from "drizzle-orm";
+import { z } from "@hono/zod-openapi";
 import { consumeLimits, ipIdentifier } from "../auth/rate-limits";
-import type { AppContext } from "../context";
-import { hashRecoveryCode, normalizeRecoveryCode } from "../lib/recovery-codes";
-import { matchTotpStep } from "../lib/totp";
-import { recordSecurityEvent } from "../security-events";
+import { RecoveryCode, TotpCode } from "../auth/schemas";
+import type { RequestScope } from "../context";
+import { ApiError } from "../http/problems";
+import { recordSecurityEvent, type SecurityEventType } from "../security-events";
+import type { SealedFactor } from "../stores/factors";
+import { useRecoveryCode } from "./recovery-codes";
+import { acceptAnyTotpCode, acceptTotpCode } from "./totp";
 
-export interface SecondFactorInput {
-  code?: string | undefined;
-  recoveryCode?: string | undefined;
+interface Method<V> {
+  /** The body field that carries it. */
+  readonly field: string;
+  readonly schema: z.ZodType<V>;
+  /** Checks and spends `value` for the user: what it proved, or null when wrong. */
+  verify(scope: RequestScope, userId: string, value: V): Promise<object | null>;
+  /** Recorded when a check succeeds with this method. */
+  readonly usedEvent?: SecurityEventType;
 }
 
-export type SecondFactorResult =
-  | { ok: true; method: "totp"; factorId: string }
-  | { ok: true; method: "recovery_code" }
-  | { ok: false };
+/** The methods, in order of preference (a body that gives several is checked with the first). */
+const METHODS = {
+  totp: { field: "code", schema: TotpCode, verify: acceptAnyTotpCode },
+  recovery_code: {
+    field: "recoveryCode",
+    schema: RecoveryCode,
+    verify: useRecoveryCode,
+    usedEvent: "mfa.recovery_code_used",
+  },
+} as const satisfies Record<string, Method<unknown>>;
+
+type Methods = typeof METHODS;
+export type SecondFactorMethod = keyof Methods;
+type FieldOf<M extends SecondFactorMethod> = Methods[M]["field"];
+
+export const SECOND_FACTOR_METHODS = Object.keys(METHODS) as SecondFactorMethod[];
+
+/** A body's second-factor fields (`{ code?, recoveryCode? }`), each optional. */
+export type SecondFactorInput = {
+  [M in SecondFactorMethod as FieldOf<M>]?: z.output<Methods[M]["schema"]> | undefined;
+};
+
+/** What a successful check proved: the method, and for TOTP which factor. */
+export type SecondFactorProof = {
+  [M in SecondFactorMethod]: { method: M } & NonNullable<Awaited<ReturnType<Methods[M]["verify"]>>>;
+}[SecondFactorMethod];
+
+const FIELDS = SECOND_FACTOR_METHODS.map((m) => METHODS[m].field);
+const listed = (words: string[], conjunction: string) =>
+  words.length < 3
+    ? words.join(` ${conjunction} `)
+    : `${words.slice(0, -1).join(", ")} ${conjunction} ${words.at(-1)}`;
+
+const secondFactorFields = Object.fromEntries(
+  SECOND_FACTOR_METHODS.map((m) => [METHODS[m].field, METHODS[m].schema.optional()]),
+) as { [M in SecondFactorMethod as FieldOf<M>]: z.ZodOptional<Methods[M]["schema"]> };
+
+/** The methods given in `input`, in order of preference. */
+function given(input: SecondFactorInput): SecondFactorMethod[] {
+  return SECOND_FACTOR_METHODS.filter((m) => input[METHODS[m].field] !== undefined);
+}
+
+/** `shape` plus the second-factor fields, exactly one of them given (else 400 invalid_request). */
+export function withSecondFactor<S extends z.ZodRawShape>(shape: S) {
+  return z
+    .object({ ...shape, ...secondFactorFields })
+    .refine((body) => given(body as SecondFactorInput).length === 1, {
+      message: `give exactly one of ${listed(FIELDS, "and")}`,
+      path: FIELDS.slice(0, 1),
+    });
+}
+
+/** `shape` plus the second-factor fields, none required: the flow decides whether one is needed. */
+export function withOptionalSecondFactor<S extends z.ZodRawShape>(shape: S) {
+  return z.object({ ...shape, ...secondFactorFields });
+}
+
+/** A body that is exactly one second factor. */
+export const SecondFactorBody = withSecondFactor({});
+
+/** The flows that check a second factor (the `flow` of `auth.mfa_failed`). */
+export type MfaFlow = "login" | "reset" | "enroll" | "remove_factor" | "regenerate_recovery_codes";
+
+/** Whose factor is checked, for which flow, and what the flow adds to a failure. */
+export interface MfaCheck {
+  userId: string;
+  flow: MfaFlow;
+  /** The tenant of a tenant-scoped request, for the events. */
+  tenantId?: string | null;
+  /** Runs before a wrong factor is recorded and refused (the login challenge counts the failure). */
+  onFailure?: () => Promise<void>;
+}
 
 /** Counts one MFA check against the per-IP and per-user limits (every check counts); 429 when over. */
-export async function consumeMfaLimits(c: AppContext, userId: string): Promise<void> {
-  const { mfaPerIp, mfaPerUser } = c.var.config.rateLimits;
+async function consumeMfaLimits(scope: RequestScope, userId: string): Promise<void> {
+  const { mfaPerIp, mfaPerUser } = scope.config.rateLimits;
   await consumeLimits(
-    c,
+    scope,
     [
-      { rule: mfaPerIp, identifier: await ipIdentifier(c) },
+      { rule: mfaPerIp, identifier: await ipIdentifier(scope) },
       { rule: mfaPerUser, identifier: userId },
     ],
     userId,
   );
 }
 
-/** Opens a factor's TOTP secret (AES-GCM, bound to the factor id). */
-export function openTotpSecret(
-  c: AppContext,
-  factor: { id: string; secretKeyId: string; secretCiphertext: string },
-) {
-  return c.var.vault.box.open({ keyId: factor.secretKeyId, ciphertext: factor.secretCiphertext }, factor.id);
+/** Limits, then `check`; without a proof: onFailure, `auth.mfa_failed`, 401 invalid_mfa_code. */
+async function gate<P>(scope: RequestScope, who: MfaCheck, check: () => Promise<P | null>): Promise<P> {
+  await consumeMfaLimits(scope, who.userId);
+  const proof = await check();
+  if (proof !== null) return proof;
+  await who.onFailure?.();
+  await recordSecurityEvent(scope, {
+    type: "auth.mfa_failed",
+    userId: who.userId,
+    tenantId: who.tenantId ?? null,
+    metadata: { flow: who.flow },
+  });
+  throw new ApiError("invalid_mfa_code");
 }
 
 /**
- * Accepts `code` for the factor if it matches a step later than the last accepted one, and
- * records that step atomically. Returns false for a wrong, stale or replayed code.
+ * Verifies a current second factor of `who.userId` (its verified factors and recovery codes,
+ * read live), or throws. Given none, the answer is 401 mfa_required, after the limits: an
+ * attempt without a factor costs as much as a wrong one, so no flow is cheaper to probe.
  */
-export async function acceptTotpCode(
-  c: AppContext,
-  factor: { id: string; secretKeyId: string; secretCiphertext: string },
-  code: string,
-): Promise<boolean> {
-  const step = matchTotpStep(await openTotpSecret(c, factor), code, c.var.now.getTime());
-  if (step === null) return false;
-  const { db, t } = c.var.db;
-  const f = t.userMfaMethods;
-  const won = await db
-    .update(f)
-    .set({ lastUsedStep: step, lastUsedAt: c.var.now })
-    .where(and(eq(f.id, factor.id), or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step))))
-    .returning({ id: f.id });
-  return won.length === 1;
-}
-
-/** Spends one unused recovery code of the user; false when it does not exist or is spent. */
-export async function spendRecoveryCode(c: AppContext, userId: string, input: string): Promise<boolean> {
-  const normalized = normalizeRecoveryCode(input);
-  if (!normalized) return false;
-  const { db, t } = c.var.db;
-  const r = t.userRecoveryCodes;
-  const spent = await db
-    .update(r)
-    .set({ usedAt: c.var.now })
-    .where(and(eq(r.userId, userId), eq(r.codeHash, await hashRecoveryCode(normalized)), isNull(r.usedAt)))
-    .returning({ id: r.id });
-  return spent.length === 1;
-}
-
-/**
- * Checks the given second factor against the user's verified factors (read live). Rate limits
- * must have been applied by the caller. Records `mfa.recovery_code_used` when one is spent.
- */
-export async function checkSecondFactor(
-  c: AppContext,
-  userId: string,
+export function verifySecondFactor(
+  scope: RequestScope,
+  who: MfaCheck,
   input: SecondFactorInput,
-): Promise<SecondFactorResult> {
-  const { db, t } = c.var.db;
-  if (input.code !== undefined) {
-    const f = t.userMfaMethods;
-    const factors = await db
-      .select({ id: f.id, secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext })
-      .from(f)
-      .where(and(eq(f.userId, userId), eq(f.status, "verified")));
-    for (const factor of factors) {
-      if (await acceptTotpCode(c, factor, input.code))
-        return { ok: true, method: "totp", factorId: factor.id };
+): Promise<SecondFactorProof> {
+  return gate(scope, who, async () => {
+    const [method] = given(input);
+    if (!method) {
+      const fields = listed(
+        FIELDS.map((f) => `\`${f}\``),
+        "or",
+      );
+      throw new ApiError("mfa_required", `Give ${fields} with the ${who.flow}.`);
     }
-    return { ok: false };
-  }
-  if (input.recoveryCode !== undefined && (await spendRecoveryCode(c, userId, input.recoveryCode))) {
-    await recordSecurityEvent(c, { type: "mfa.recovery_code_used", userId });
-    return { ok: true, method: "recovery_code" };
-  }
-  return { ok: false };
+    const { field, verify, usedEvent }: Method<unknown> = METHODS[method];
+    const proof = await verify(scope, who.userId, input[field as keyof SecondFactorInput]);
+    if (!proof) return null;
+    if (usedEvent) {
+      await recordSecurityEvent(scope, {
+        type: usedEvent,
+        userId: who.userId,
+        tenantId: who.tenantId ?? null,
+      });
+    }
+    return { method, ...proof } as SecondFactorProof;
+  });
+}
+
+/** Verifies the first code of a pending TOTP factor (enrollment), or throws like verifySecondFactor. */
+export async function verifyEnrollmentCode(
+  scope: RequestScope,
+  who: MfaCheck,
+  factor: SealedFactor,
+  code: string,
+): Promise<void> {
+  await gate(scope, who, async () => ((await acceptTotpCode(scope, factor, code)) ? true : null));
 }

@@ -3,150 +3,106 @@
  * enumeration); `reset` enforces the user's second factor before spending the token, then
  * changes the password and revokes every other session in one batch.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { emailIdentifier } from "../auth/rate-limits";
-import { AuthenticatedSchema, Email, Password, RecoveryCode, TotpCode } from "../auth/schemas";
-import { revokeSessions } from "../auth/sessions";
-import { issueSession, verifiedFactorCount } from "../auth/sign-in";
-import { requireStrongPassword, userColumns } from "../auth/users";
-import type { AppContext, AppEnv } from "../context";
+import { AuthenticatedSchema, Email, Password } from "../auth/schemas";
+import { issueSession } from "../auth/sign-in";
+import { requireStrongPassword } from "../auth/users";
 import { ApiError } from "../http/problems";
-import { defineRoute } from "../http/route";
-import { jsonRequest, jsonResponse, problemResponses } from "../http/schemas";
-import { jsonBody } from "../http/validation";
+import { json } from "../http/reply";
+import { defineRoute, routeModule } from "../http/route";
+import { jsonRequest, jsonResponse } from "../http/schemas";
 import { hashPassword } from "../lib/password";
 import { generateToken, sha256Hex } from "../lib/tokens";
-import { checkSecondFactor, consumeMfaLimits } from "../mfa/second-factor";
-import { recordSecurityEvent, type SecurityEventInput, securityEventRow } from "../security-events";
+import { verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-factor";
+import { type SecurityEventInput, securityEventRow } from "../security-events";
+import { countVerifiedFactors } from "../stores/factors";
+import { insertOutboxMessage } from "../stores/outbox";
+import { completeReset, findLiveResetToken, insertResetToken, spendResetToken } from "../stores/reset-tokens";
+import { insertSecurityEvents } from "../stores/security-events";
+import { revokeOtherSessions } from "../stores/sessions";
+import { findUserById, findUserWithPasswordByEmail } from "../stores/users";
 
-// ---------------------------------------------------------------------------------------------
-const ForgotBody = z.object({ email: Email });
-
-const withForgot = defineRoute(
-  new OpenAPIHono<AppEnv>(),
-  createRoute({
+const forgot = defineRoute(
+  {
     method: "post",
     path: "/forgot",
     tags: ["auth"],
     summary: "Send a password reset message (always 202)",
-    request: jsonRequest(ForgotBody),
-    responses: { 202: { description: "Accepted" }, ...problemResponses("invalid_request") },
-  }),
-  async (c: AppContext) => {
-    const { email } = await jsonBody(c, ForgotBody);
-    const { db, t } = c.var.db;
-    const [user] = await db.select({ id: t.users.id }).from(t.users).where(eq(t.users.email, email)).limit(1);
-    const allowed = await c.var.limiter.limit(
-      c.var.config.rateLimits.forgotPerEmail,
-      await emailIdentifier(c, email),
+    request: jsonRequest(z.object({ email: Email })),
+    responses: { 202: { description: "Accepted" } },
+  },
+  async (scope, { body }) => {
+    const { t } = scope.db;
+    const { now, config } = scope;
+    const { email } = body;
+    const user = await findUserWithPasswordByEmail(scope.db, email);
+    const allowed = await scope.limiter.limit(
+      config.rateLimits.forgotPerEmail,
+      await emailIdentifier(scope, email),
     );
     if (user && allowed.allowed) {
       const token = generateToken();
       const messageId = uuidv7();
-      const sealed = await c.var.vault.box.seal(JSON.stringify({ token }), messageId);
-      const event = await securityEventRow(c, { type: "auth.password_reset_requested", userId: user.id });
-      const now = c.var.now;
+      const payload = await scope.vault.box.seal(JSON.stringify({ token }), messageId);
+      const event = await securityEventRow(scope, { type: "auth.password_reset_requested", userId: user.id });
       const tokenHash = await sha256Hex(token);
-      await c.var.db.atomic((tx) => [
-        tx.insert(t.passwordResetTokens).values({
-          id: uuidv7(),
-          userId: user.id,
-          tokenHash,
-          createdAt: now,
-          expiresAt: new Date(now.getTime() + c.var.config.passwordResetTtlMs),
-        }),
-        tx.insert(t.outboxMessages).values({
+      const expiresAt = new Date(now.getTime() + config.passwordResetTtlMs);
+      await scope.db.atomic((db) => [
+        insertResetToken(db, t, { id: uuidv7(), userId: user.id, tokenHash, createdAt: now, expiresAt }),
+        insertOutboxMessage(db, t, {
           id: messageId,
           recipient: email,
           kind: "password_reset",
-          payloadKeyId: sealed.keyId,
-          payloadCiphertext: sealed.ciphertext,
+          payload,
           createdAt: now,
         }),
-        tx.insert(t.securityEvents).values(event),
+        insertSecurityEvents(db, t, [event]),
       ]);
     }
-    return c.body(null, 202);
+    return new Response(null, { status: 202 });
   },
 );
 
-const ResetBody = z.object({
-  token: z.string().min(1).max(256),
-  newPassword: Password,
-  code: TotpCode.optional(),
-  recoveryCode: RecoveryCode.optional(),
-});
-
-const withReset = defineRoute(
-  withForgot,
-  createRoute({
+const reset = defineRoute(
+  {
     method: "post",
     path: "/reset",
     tags: ["auth"],
     summary: "Set a new password with a reset token (and a second factor when the user has one)",
-    request: jsonRequest(ResetBody),
-    responses: {
-      200: jsonResponse("Authenticated", AuthenticatedSchema),
-      ...problemResponses(
-        "invalid_request",
-        "weak_password",
-        "invalid_token",
-        "mfa_required",
-        "invalid_mfa_code",
-        "rate_limited",
-        "rate_limit_unavailable",
-      ),
-    },
-  }),
-  async (c: AppContext) => {
-    const body = await jsonBody(c, ResetBody);
+    request: jsonRequest(
+      withOptionalSecondFactor({ token: z.string().min(1).max(256), newPassword: Password }),
+    ),
+    responses: { 200: jsonResponse("Authenticated", AuthenticatedSchema) },
+    errors: [
+      "weak_password",
+      "invalid_token",
+      "mfa_required",
+      "invalid_mfa_code",
+      "rate_limited",
+      "rate_limit_unavailable",
+    ],
+  },
+  async (scope, { body }) => {
     requireStrongPassword(body.newPassword);
-    const { db, t } = c.var.db;
-    const r = t.passwordResetTokens;
-    const now = c.var.now;
-    const [reset] = await db
-      .select({ id: r.id, userId: r.userId })
-      .from(r)
-      .where(and(eq(r.tokenHash, await sha256Hex(body.token)), isNull(r.usedAt), gt(r.expiresAt, now)))
-      .limit(1);
-    if (!reset) throw new ApiError("invalid_token");
+    const { t } = scope.db;
+    const { now } = scope;
+    const token = await findLiveResetToken(scope.db, await sha256Hex(body.token), now);
+    if (!token) throw new ApiError("invalid_token");
 
-    // The second factor is enforced here as at login; without it nothing changes (token not spent).
+    // The second factor is enforced here as at login; without it nothing changes (token not
+    // spent). An attempt without one (401 mfa_required) counts against the MFA limits too, so
+    // the reset path is no cheaper to probe than mfa/verify.
     let aal: 1 | 2 = 1;
-    if ((await verifiedFactorCount(c, reset.userId)) > 0) {
-      // Every attempt counts against the per-user MFA limit, also one without a code (the
-      // contract: "both count"), so the reset path is no cheaper to probe than mfa/verify.
-      await consumeMfaLimits(c, reset.userId);
-      if (body.code === undefined && body.recoveryCode === undefined) {
-        throw new ApiError("mfa_required", "Give `code` or `recoveryCode` with the reset.");
-      }
-      const result = await checkSecondFactor(
-        c,
-        reset.userId,
-        body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode },
-      );
-      if (!result.ok) {
-        await recordSecurityEvent(c, {
-          type: "auth.mfa_failed",
-          userId: reset.userId,
-          metadata: { flow: "reset" },
-        });
-        throw new ApiError("invalid_mfa_code");
-      }
+    if ((await countVerifiedFactors(scope.db, token.userId)) > 0) {
+      await verifySecondFactor(scope, { userId: token.userId, flow: "reset" }, body);
       aal = 2;
     }
 
-    // Spend the token with a compare-and-set: of concurrent resets with one token, one wins.
-    const spent = await db
-      .update(r)
-      .set({ usedAt: now })
-      .where(and(eq(r.id, reset.id), isNull(r.usedAt)))
-      .returning({ id: r.id });
-    if (spent.length === 0) throw new ApiError("invalid_token");
-
-    const [user] = await db.select(userColumns(c)).from(t.users).where(eq(t.users.id, reset.userId));
+    // Of concurrent resets with one token, one spends it.
+    if (!(await spendResetToken(scope.db, token.id, now))) throw new ApiError("invalid_token");
+    const user = await findUserById(scope.db, token.userId);
     if (!user) throw new ApiError("invalid_token");
     const passwordHash = await hashPassword(body.newPassword);
     const events: SecurityEventInput[] = [
@@ -155,22 +111,15 @@ const withReset = defineRoute(
         ? [{ type: "auth.mfa_succeeded" as const, userId: user.id, metadata: { flow: "reset" } }]
         : []),
     ];
-    return c.json(
-      await issueSession(c, user, aal, events, (tx, sessionId) => [
-        tx.update(t.users).set({ passwordHash, updatedAt: now }).where(eq(t.users.id, user.id)),
-        // Every other session dies, and so does every other outstanding reset token.
-        revokeSessions(tx, t, user.id, now, sessionId),
-        tx
-          .update(r)
-          .set({ usedAt: now })
-          .where(and(eq(r.userId, user.id), isNull(r.usedAt))),
+    return json(
+      await issueSession(scope, user, aal, events, (db, sessionId) => [
+        // The new password, every other outstanding reset token spent, every other session revoked.
+        ...completeReset(db, t, user.id, passwordHash, now),
+        revokeOtherSessions(db, t, user.id, now, sessionId),
       ]),
     );
   },
 );
 
-/**
- * Password forgot and reset (mounted at /v1/auth/password).
- * Chained route by route (`with…` above), so its type carries every route for typed clients.
- */
-export const passwordRoutes = withReset;
+/** Password forgot and reset (mounted at /v1/auth/password). */
+export const passwordRoutes = routeModule(forgot, reset);

@@ -2,20 +2,18 @@
  * Recovery codes of the signed-in user (mounted at /v1/mfa/recovery-codes): regenerate (needs
  * a current second factor, rate limited and failing closed) and a count of what is left.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, count, eq, isNull, max } from "drizzle-orm";
-import type { AppContext, AppEnv } from "../context";
-import { defineRoute } from "../http/route";
-import { jsonRequest, jsonResponse, problemResponses } from "../http/schemas";
-import { jsonBody } from "../http/validation";
-import { newRecoveryCodeSet, requireSecondFactor, SecondFactorBody } from "../mfa/management";
-import { requireAuth } from "../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { json } from "../http/reply";
+import { defineRoute, routeModule } from "../http/route";
+import { jsonRequest, jsonResponse } from "../http/schemas";
+import { newRecoveryCodeSet } from "../mfa/recovery-codes";
+import { SecondFactorBody, verifySecondFactor } from "../mfa/second-factor";
 import { securityEventRow } from "../security-events";
+import { recoveryCodeStatus, replaceRecoveryCodes } from "../stores/factors";
+import { insertSecurityEvents } from "../stores/security-events";
 
-// ---------------------------------------------------------------------------------------------
-const withRegenerate = defineRoute(
-  new OpenAPIHono<AppEnv>(),
-  createRoute({
+const regenerate = defineRoute(
+  {
     method: "post",
     path: "/",
     tags: ["mfa"],
@@ -24,33 +22,25 @@ const withRegenerate = defineRoute(
     request: jsonRequest(SecondFactorBody),
     responses: {
       201: jsonResponse("New codes, shown once", z.object({ recoveryCodes: z.array(z.string()) })),
-      ...problemResponses(
-        "invalid_request",
-        "unauthorized",
-        "invalid_mfa_code",
-        "rate_limited",
-        "rate_limit_unavailable",
-      ),
     },
-  }),
-  requireAuth(),
-  async (c: AppContext) => {
-    const body = await jsonBody(c, SecondFactorBody);
-    await requireSecondFactor(c, body, "regenerate_recovery_codes");
-    const { codes, write } = await newRecoveryCodeSet(c);
-    const { t } = c.var.db;
-    const event = await securityEventRow(c, {
-      type: "mfa.recovery_codes_regenerated",
-      userId: c.var.auth.userId,
-    });
-    await c.var.db.atomic((tx) => [...write(tx, t), tx.insert(t.securityEvents).values(event)]);
-    return c.json({ recoveryCodes: codes }, 201);
+    errors: ["invalid_mfa_code", "rate_limited", "rate_limit_unavailable"],
+  },
+  async (scope, { body }) => {
+    const { t } = scope.db;
+    const { userId } = scope.auth;
+    await verifySecondFactor(scope, { userId, flow: "regenerate_recovery_codes" }, body);
+    const { codes, rows } = await newRecoveryCodeSet(userId, scope.now);
+    const event = await securityEventRow(scope, { type: "mfa.recovery_codes_regenerated", userId });
+    await scope.db.atomic((db) => [
+      ...replaceRecoveryCodes(db, t, userId, rows),
+      insertSecurityEvents(db, t, [event]),
+    ]);
+    return json({ recoveryCodes: codes }, 201);
   },
 );
 
-const withRecoveryStatus = defineRoute(
-  withRegenerate,
-  createRoute({
+const status = defineRoute(
+  {
     method: "get",
     path: "/",
     tags: ["mfa"],
@@ -61,25 +51,13 @@ const withRecoveryStatus = defineRoute(
         "Status",
         z.object({ remaining: z.number().int(), createdAt: z.string().nullable() }),
       ),
-      ...problemResponses("unauthorized"),
     },
-  }),
-  requireAuth(),
-  async (c: AppContext) => {
-    const { db, t } = c.var.db;
-    const r = t.userRecoveryCodes;
-    const [set] = await db
-      .select({ createdAt: max(r.createdAt) })
-      .from(r)
-      .where(eq(r.userId, c.var.auth.userId));
-    const [left] = await db
-      .select({ n: count() })
-      .from(r)
-      .where(and(eq(r.userId, c.var.auth.userId), isNull(r.usedAt)));
-    const createdAt = set?.createdAt ? new Date(set.createdAt as unknown as string | number | Date) : null;
-    return c.json({ remaining: Number(left?.n ?? 0), createdAt: createdAt?.toISOString() ?? null });
+  },
+  async (scope) => {
+    const { remaining, createdAt } = await recoveryCodeStatus(scope.db, scope.auth.userId);
+    return json({ remaining, createdAt: createdAt?.toISOString() ?? null });
   },
 );
 
-/** Chained route by route, so its type carries every route for typed clients. */
-export const recoveryCodeRoutes = withRecoveryStatus;
+/** Regenerate and count the caller's recovery codes (mounted at /v1/mfa/recovery-codes). */
+export const recoveryCodeRoutes = routeModule(regenerate, status);

@@ -1,6 +1,46 @@
-/** MFA factors (TOTP today) and recovery codes of a user. */
-import { and, count, eq } from "drizzle-orm";
-import type { Database } from "../../db/database";
+/**
+ * MFA factors (TOTP today) and recovery codes of a user: one aggregate. A factor is `pending`
+ * from enrollment until a code from the app confirms it, then `verified`. Recovery codes exist
+ * as one set per user, replaced as a whole, each spent at most once.
+ */
+import { and, asc, count, eq, isNull, lt, max, ne, notExists, or } from "drizzle-orm";
+import type { Database, Db, Query, Schema } from "../../db/database";
+
+/** The columns of a factor that answers show. */
+const factorProjection = (t: Schema) => ({
+  id: t.userMfaMethods.id,
+  type: t.userMfaMethods.type,
+  status: t.userMfaMethods.status,
+  label: t.userMfaMethods.label,
+  createdAt: t.userMfaMethods.createdAt,
+  lastUsedAt: t.userMfaMethods.lastUsedAt,
+});
+
+export type FactorRow = Pick<
+  Schema["userMfaMethods"]["$inferSelect"],
+  keyof ReturnType<typeof factorProjection>
+>;
+
+/** The sealed TOTP secret of a factor (AES-GCM, bound to the factor id), to check codes with. */
+export interface SealedFactor {
+  id: string;
+  secretKeyId: string;
+  secretCiphertext: string;
+}
+
+export function factorView(f: FactorRow) {
+  return {
+    id: f.id,
+    type: f.type,
+    status: f.status,
+    label: f.label,
+    createdAt: f.createdAt.toISOString(),
+    lastUsedAt: f.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+export type FactorInsert = Schema["userMfaMethods"]["$inferInsert"];
+export type RecoveryCodeInsert = Schema["userRecoveryCodes"]["$inferInsert"];
 
 /** Number of verified MFA factors the user has right now (read live, never cached). */
 export async function countVerifiedFactors({ db, t }: Database, userId: string): Promise<number> {
@@ -10,4 +50,130 @@ export async function countVerifiedFactors({ db, t }: Database, userId: string):
     .from(f)
     .where(and(eq(f.userId, userId), eq(f.status, "verified")));
   return Number(row?.n ?? 0);
+}
+
+/** The user's factor `id` with its sealed secret; null for unknown ids and other users' factors alike. */
+export async function findOwnFactor(
+  { db, t }: Database,
+  userId: string,
+  id: string,
+): Promise<(FactorRow & SealedFactor) | null> {
+  const f = t.userMfaMethods;
+  const [row] = await db
+    .select({ ...factorProjection(t), secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext })
+    .from(f)
+    .where(and(eq(f.id, id), eq(f.userId, userId)));
+  return row ?? null;
+}
+
+/** The user's factors, pending ones included, oldest first. */
+export function listFactors({ db, t }: Database, userId: string): Promise<FactorRow[]> {
+  const f = t.userMfaMethods;
+  return db.select(factorProjection(t)).from(f).where(eq(f.userId, userId)).orderBy(asc(f.id));
+}
+
+/** The sealed secrets of the user's verified factors (read live). */
+export function listVerifiedFactorSecrets({ db, t }: Database, userId: string): Promise<SealedFactor[]> {
+  const f = t.userMfaMethods;
+  return db
+    .select({ id: f.id, secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext })
+    .from(f)
+    .where(and(eq(f.userId, userId), eq(f.status, "verified")));
+}
+
+/**
+ * Records `step` as the factor's last accepted TOTP time step, unless that step or a later one
+ * was accepted before: the compare-and-set that makes a code usable once, even by two requests
+ * at the same instant. True when this call recorded it.
+ */
+export async function acceptTotpStep({ db, t }: Database, factorId: string, step: number, now: Date) {
+  const f = t.userMfaMethods;
+  const won = await db
+    .update(f)
+    .set({ lastUsedStep: step, lastUsedAt: now })
+    .where(and(eq(f.id, factorId), or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step))))
+    .returning({ id: f.id });
+  return won.length === 1;
+}
+
+/**
+ * Moves the user's factor from pending to verified. A compare-and-set: of two requests
+ * confirming one factor, or a confirm racing the factor's removal, at most one gets true.
+ */
+export async function confirmPendingFactor({ db, t }: Database, userId: string, factorId: string, now: Date) {
+  const f = t.userMfaMethods;
+  const confirmed = await db
+    .update(f)
+    .set({ status: "verified", verifiedAt: now })
+    .where(and(eq(f.id, factorId), eq(f.userId, userId), eq(f.status, "pending")))
+    .returning({ id: f.id });
+  return confirmed.length === 1;
+}
+
+/** A new pending factor, replacing the user's older pending one (for a batch). */
+export function replacePendingFactor(
+  db: Db,
+  t: Schema,
+  row: FactorInsert & { status: "pending" },
+): [Query, Query] {
+  const f = t.userMfaMethods;
+  return [
+    db.delete(f).where(and(eq(f.userId, row.userId), eq(f.status, "pending"))),
+    db.insert(f).values(row),
+  ];
+}
+
+/**
+ * Removes the user's factor, and with the last verified one the recovery codes (for a batch;
+ * the codes' delete runs after the factor's, so it sees the factor gone).
+ */
+export function deleteFactor(db: Db, t: Schema, userId: string, factorId: string): [Query, Query] {
+  const f = t.userMfaMethods;
+  const r = t.userRecoveryCodes;
+  const otherVerified = db
+    .select({ id: f.id })
+    .from(f)
+    .where(and(eq(f.userId, userId), eq(f.status, "verified"), ne(f.id, factorId)));
+  return [
+    db.delete(f).where(and(eq(f.id, factorId), eq(f.userId, userId))),
+    db.delete(r).where(and(eq(r.userId, userId), notExists(otherVerified))),
+  ];
+}
+
+/** Replaces the user's whole set of recovery codes: every older code stops working (for a batch). */
+export function replaceRecoveryCodes(
+  db: Db,
+  t: Schema,
+  userId: string,
+  rows: RecoveryCodeInsert[],
+): [Query, Query] {
+  const r = t.userRecoveryCodes;
+  return [db.delete(r).where(eq(r.userId, userId)), db.insert(r).values(rows)];
+}
+
+/** Spends the user's unused recovery code with this hash; false when there is none (unknown or spent). */
+export async function spendRecoveryCode({ db, t }: Database, userId: string, codeHash: string, now: Date) {
+  const r = t.userRecoveryCodes;
+  const spent = await db
+    .update(r)
+    .set({ usedAt: now })
+    .where(and(eq(r.userId, userId), eq(r.codeHash, codeHash), isNull(r.usedAt)))
+    .returning({ id: r.id });
+  return spent.length === 1;
+}
+
+/** How many of the user's recovery codes are unused, and when the set was made (null: no set). */
+export async function recoveryCodeStatus({ db, t }: Database, userId: string) {
+  const r = t.userRecoveryCodes;
+  const [set] = await db
+    .select({ createdAt: max(r.createdAt) })
+    .from(r)
+    .where(eq(r.userId, userId));
+  const [left] = await db
+    .select({ n: count() })
+    .from(r)
+    .where(and(eq(r.userId, userId), isNull(r.usedAt)));
+  // max() comes back raw (a timestamp string or epoch milliseconds, per dialect), not mapped to a Date.
+  const createdAt = set?.createdAt ? new Date(set.createdAt as unknown as string | number | Date) : null;
+  return { remaining: Number(left?.n ?? 0), createdAt };
 }

@@ -1,0 +1,56 @@
+/**
+ * Password reset tokens: single use, short lived, stored as the SHA-256 of the token sent by
+ * mail. A token is live until it is used or expires; a completed reset spends every other one.
+ */
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { Database, Db, Query, Schema } from "../../db/database";
+
+export type ResetTokenInsert = Schema["passwordResetTokens"]["$inferInsert"];
+
+/** Insert of a new reset token (for a batch with the message that carries it). */
+export function insertResetToken(db: Db, t: Schema, row: ResetTokenInsert): Query {
+  return db.insert(t.passwordResetTokens).values(row);
+}
+
+/** The live token with this hash (its id and user), or null. */
+export async function findLiveResetToken({ db, t }: Database, tokenHash: string, now: Date) {
+  const r = t.passwordResetTokens;
+  const [row] = await db
+    .select({ id: r.id, userId: r.userId })
+    .from(r)
+    .where(and(eq(r.tokenHash, tokenHash), isNull(r.usedAt), gt(r.expiresAt, now)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Spends the token: a compare-and-set, so of concurrent resets with one token only one gets true. */
+export async function spendResetToken({ db, t }: Database, id: string, now: Date): Promise<boolean> {
+  const r = t.passwordResetTokens;
+  const spent = await db
+    .update(r)
+    .set({ usedAt: now })
+    .where(and(eq(r.id, id), isNull(r.usedAt)))
+    .returning({ id: r.id });
+  return spent.length === 1;
+}
+
+/**
+ * The writes of a completed reset (for the batch that issues the new session): the new password
+ * hash, and every other outstanding token of the user spent.
+ */
+export function completeReset(
+  db: Db,
+  t: Schema,
+  userId: string,
+  passwordHash: string,
+  now: Date,
+): [Query, Query] {
+  const r = t.passwordResetTokens;
+  return [
+    db.update(t.users).set({ passwordHash, updatedAt: now }).where(eq(t.users.id, userId)),
+    db
+      .update(r)
+      .set({ usedAt: now })
+      .where(and(eq(r.userId, userId), isNull(r.usedAt))),
+  ];
+}
