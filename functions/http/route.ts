@@ -69,7 +69,7 @@ type OwnCodes<R> = R extends { errors: readonly (infer C extends ProblemCode)[] 
 
 /** The spec as registered: its own responses plus one problem entry per derived or declared status. */
 export type FullRoute<R extends RouteSpec> = Omit<R, "responses" | "errors" | "dependencies"> & {
-  responses: R["responses"] & ProblemResponses<DerivedCodes<R> | OwnCodes<R>>;
+  responses: R["responses"] & Omit<ProblemResponses<DerivedCodes<R> | OwnCodes<R>>, keyof R["responses"]>;
 };
 
 /** `/tenants/{tenantId}` → `/tenants/:tenantId`, the path Hono routes on. */
@@ -116,7 +116,8 @@ export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler
   const codes = [...new Set([...derivedCodes(spec), ...errors])];
   const full = {
     ...route,
-    responses: { ...spec.responses, ...problemResponses(...codes) },
+    // The route's own entry for a status wins over the derived one (/readyz's richer 503).
+    responses: { ...problemResponses(...codes), ...spec.responses },
   } as unknown as FullRoute<R>;
   const request = spec.request ?? {};
   const media = request.body?.content?.["application/json"];

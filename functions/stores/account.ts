@@ -1,7 +1,7 @@
 /** The account summary `GET /v1/me` shows: a user with the counts of its second factors. */
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../db/database";
-import type { UserRow } from "./users";
+import { type UserRow, userProjection } from "./users";
 
 export interface AccountSummaryRow extends UserRow {
   verifiedFactors: number;
@@ -21,11 +21,7 @@ export async function findAccountSummary(
   const r = t.userRecoveryCodes;
   const [row] = await db
     .select({
-      // The columns of users.ts's projection (never the password hash).
-      id: u.id,
-      email: u.email,
-      displayName: u.displayName,
-      createdAt: u.createdAt,
+      ...userProjection(t),
       verifiedFactors:
         sql<number>`(select count(*) from ${f} where ${and(eq(f.userId, u.id), eq(f.status, "verified"))})`.mapWith(
           Number,

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 
 /** The columns of a user that answers show (never the password hash). */
-const userProjection = (t: Schema) => ({
+export const userProjection = (t: Schema) => ({
   id: t.users.id,
   email: t.users.email,
   displayName: t.users.displayName,

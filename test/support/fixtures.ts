@@ -1,6 +1,6 @@
 /** Test fixtures built through the HTTP interface only. */
 import { expect } from "vitest";
-import { call, type Harness } from "./harness";
+import { api, call, expectStatus, type Harness } from "./harness";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -26,24 +26,16 @@ export async function signUp(
 ): Promise<SignedUp> {
   const email = opts.email ?? uniqueEmail();
   const password = opts.password ?? PASSWORD;
-  const reg = await call(h, "POST", "/v1/auth/register", { json: { email, password } });
-  expect(reg.status, JSON.stringify(reg.body)).toBe(201);
-  const login = await call(h, "POST", "/v1/auth/login", { json: { email, password } });
-  expect(login.status, JSON.stringify(login.body)).toBe(200);
-  return {
-    email,
-    password,
-    userId: reg.body.user.id,
-    token: login.body.session.token,
-    sessionId: login.body.session.id,
-  };
+  const reg = await expectStatus(api(h).v1.auth.register.$post({ json: { email, password } }), 201);
+  const login = await expectStatus(api(h).v1.auth.login.$post({ json: { email, password } }), 200);
+  if (login.status !== "authenticated") throw new Error("a new account needs no second factor");
+  return { email, password, userId: reg.user.id, token: login.session.token, sessionId: login.session.id };
 }
 
 /** Creates a tenant owned by `owner`; returns its id. */
 export async function createTenant(h: Harness, owner: SignedUp, name = "Acme"): Promise<string> {
-  const res = await call(h, "POST", "/v1/tenants", { token: owner.token, json: { name } });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.tenant.id;
+  const res = await expectStatus(api(h, owner.token).v1.tenants.$post({ json: { name } }), 201);
+  return res.tenant.id;
 }
 
 /** Adds `member` to the tenant (the caller must be owner/admin). */

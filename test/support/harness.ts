@@ -3,7 +3,8 @@
  * clock, captured log lines and a test platform adapter for the client IP. Runs in Node and in
  * workerd alike (no node: imports), so the same suites run on every backend.
  */
-import { hc } from "hono/client";
+import { type ClientResponse, hc } from "hono/client";
+import { expect } from "vitest";
 import type { Database } from "../../db/database";
 import { type App, type AppType, createApp } from "../../functions/app";
 import { type Config, loadConfig } from "../../functions/config";
@@ -147,6 +148,24 @@ export function api(h: Harness, token?: string, headers: Record<string, string> 
     fetch: (input: RequestInfo | URL, init?: RequestInit) => h.app.request(input, init),
     headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
   });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any typed answer.
+type AnyAnswer = ClientResponse<any, number, any>;
+type BodyAt<R, S> = R extends ClientResponse<infer T, infer U, infer _F> ? (U extends S ? T : never) : never;
+
+/**
+ * Awaits a typed-client call, asserts its status, and returns its body typed as the document
+ * declares it for that status (undefined for an empty answer such as 204).
+ */
+export async function expectStatus<R extends AnyAnswer, S extends R["status"]>(
+  call: R | Promise<R>,
+  status: S,
+): Promise<BodyAt<R, S>> {
+  const res = await call;
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  return (text ? JSON.parse(text) : undefined) as BodyAt<R, S>;
 }
 
 export interface CallOptions {
