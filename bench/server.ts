@@ -105,9 +105,9 @@ function countingLimiter(inner: RateLimiter, requestId: string | undefined): Rat
       count(requestId);
       return inner.limit(rule, id);
     },
-    peek(rule, id) {
+    refund(rule, id) {
       count(requestId);
-      return inner.peek(rule, id);
+      return inner.refund(rule, id);
     },
     ping: () => inner.ping(),
   };

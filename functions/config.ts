@@ -31,12 +31,16 @@ export interface Config {
   mfaChallengeMaxFailures: number;
   passwordResetTtlMs: number;
   usageIdempotencyTtlMs: number;
+  /** Each rule's `name` is the `limit` a 429 names. */
   rateLimits: {
-    mfaPerUser: RateRule;
-    mfaPerIp: RateRule;
+    passwordPerAccountNetwork: RateRule;
     passwordPerAccount: RateRule;
-    passwordPerIp: RateRule;
-    forgotPerEmail: RateRule;
+    passwordPerNetwork: RateRule;
+    mfaPerUser: RateRule;
+    mfaPerUserDaily: RateRule;
+    mfaPerNetwork: RateRule;
+    registerPerNetwork: RateRule;
+    emailMessages: RateRule;
   };
   rateLimitStore: "upstash" | "sql";
   upstash?: { url: string; token: string };
@@ -45,17 +49,46 @@ export interface Config {
 }
 
 /**
- * Default limits. Sources: NIST SP 800-63B §5.2.2 (no more than 100 consecutive failed
- * attempts per account) and OWASP Authentication and MFA cheat sheets (throttle per account
- * and per source). 10 TOTP checks per user per 15 minutes bounds an online guesser to
- * 10 × 3 acceptable codes / 10^6 per window, about 0.1 % per day.
+ * Default limits; a *network* is an IPv4 address or an IPv6 /64 (lib/network.ts).
+ * - Passwords: NIST SP 800-63B §5.2.2 allows at most 100 consecutive failures per account. 10
+ *   per (account, network) stops one source quickly, while 100 per account (any network) is the
+ *   NIST ceiling, so one network can never lock out a user who signs in from another; 100 per
+ *   network stops one source spraying many accounts while leaving room for an office NAT.
+ * - Second factors: a 6-digit code with ±1 step has 3 valid values in 10^6; 10 wrong guesses per
+ *   15 minutes and 30 per day bound an online guesser to about 0.009 % per day.
+ * - Registration runs a 16 MiB scrypt: 20 per network per hour (OWASP Authentication Cheat
+ *   Sheet: throttle account creation).
+ * - Messages (reset, verification resend): 3 per address per hour, so the service cannot be
+ *   used to flood a mailbox.
  */
 export const DEFAULT_RATE_LIMITS: Config["rateLimits"] = {
-  mfaPerUser: { name: "mfa:user", limit: 10, windowMs: 15 * MINUTE },
-  mfaPerIp: { name: "mfa:ip", limit: 100, windowMs: 15 * MINUTE },
-  passwordPerAccount: { name: "pw:account", limit: 10, windowMs: 15 * MINUTE },
-  passwordPerIp: { name: "pw:ip", limit: 100, windowMs: 15 * MINUTE },
-  forgotPerEmail: { name: "forgot:email", limit: 3, windowMs: HOUR },
+  passwordPerAccountNetwork: { name: "password_account_network", limit: 10, windowMs: 15 * MINUTE },
+  passwordPerAccount: { name: "password_account", limit: 100, windowMs: 15 * MINUTE },
+  passwordPerNetwork: { name: "password_network", limit: 100, windowMs: 15 * MINUTE },
+  mfaPerUser: { name: "mfa_user", limit: 10, windowMs: 15 * MINUTE },
+  mfaPerUserDaily: { name: "mfa_user_daily", limit: 30, windowMs: 24 * HOUR },
+  mfaPerNetwork: { name: "mfa_network", limit: 100, windowMs: 15 * MINUTE },
+  registerPerNetwork: { name: "register_network", limit: 20, windowMs: HOUR },
+  emailMessages: { name: "email_messages", limit: 3, windowMs: HOUR },
+};
+
+/** Environment variable of each rule ("limit/windowSeconds"). */
+export const RATE_LIMIT_VARIABLES: Record<keyof Config["rateLimits"], string> = {
+  passwordPerAccountNetwork: "RATE_LIMIT_PASSWORD_PER_ACCOUNT_NETWORK",
+  passwordPerAccount: "RATE_LIMIT_PASSWORD_PER_ACCOUNT",
+  passwordPerNetwork: "RATE_LIMIT_PASSWORD_PER_NETWORK",
+  mfaPerUser: "RATE_LIMIT_MFA_PER_USER",
+  mfaPerUserDaily: "RATE_LIMIT_MFA_PER_USER_DAILY",
+  mfaPerNetwork: "RATE_LIMIT_MFA_PER_NETWORK",
+  registerPerNetwork: "RATE_LIMIT_REGISTER_PER_NETWORK",
+  emailMessages: "RATE_LIMIT_EMAIL_MESSAGES",
+};
+
+/** Variables of version 1 whose meaning changed: refused at start-up, naming the replacement. */
+const RENAMED: Record<string, string> = {
+  RATE_LIMIT_MFA_PER_IP: "RATE_LIMIT_MFA_PER_NETWORK",
+  RATE_LIMIT_PASSWORD_PER_IP: "RATE_LIMIT_PASSWORD_PER_NETWORK",
+  RATE_LIMIT_FORGOT_PER_EMAIL: "RATE_LIMIT_EMAIL_MESSAGES",
 };
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -77,23 +110,22 @@ const EnvSchema = z.object({
   RATE_LIMIT_TIMEOUT_MS: int(50).default(1000),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
-  // "limit/windowSeconds", e.g. "10/900"
-  RATE_LIMIT_MFA_PER_USER: z.string().optional(),
-  RATE_LIMIT_MFA_PER_IP: z.string().optional(),
-  RATE_LIMIT_PASSWORD_PER_ACCOUNT: z.string().optional(),
-  RATE_LIMIT_PASSWORD_PER_IP: z.string().optional(),
-  RATE_LIMIT_FORGOT_PER_EMAIL: z.string().optional(),
 });
 
-function rule(base: RateRule, override: string | undefined): RateRule {
+function rule(base: RateRule, variable: string, override: string | undefined): RateRule {
   if (!override) return base;
   const m = /^(\d+)\/(\d+)$/.exec(override.trim());
-  if (!m) throw new Error(`rate limit override for ${base.name} must look like "limit/windowSeconds"`);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) {
+    throw new Error(`invalid configuration: ${variable} must look like "limit/windowSeconds"`);
+  }
   return { name: base.name, limit: Number(m[1]), windowMs: Number(m[2]) * 1000 };
 }
 
 /** Parses the platform environment. Throws a message naming the bad variable (never its value). */
 export function loadConfig(env: Record<string, unknown>): Config {
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (env[old] !== undefined) throw new Error(`invalid configuration: ${old} is now ${now} (per network)`);
+  }
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const names = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
@@ -110,7 +142,13 @@ export function loadConfig(env: Record<string, unknown>): Config {
       "invalid configuration: RATE_LIMIT_STORE=upstash needs UPSTASH_REDIS_REST_URL and _TOKEN",
     );
   }
-  const d = DEFAULT_RATE_LIMITS;
+  const rateLimits = Object.fromEntries(
+    Object.entries(DEFAULT_RATE_LIMITS).map(([key, base]) => {
+      const name = RATE_LIMIT_VARIABLES[key as keyof Config["rateLimits"]];
+      const value = env[name];
+      return [key, rule(base, name, typeof value === "string" ? value : undefined)];
+    }),
+  ) as Config["rateLimits"];
   return {
     appEnv: e.APP_ENV,
     ipHashKey: e.IP_HASH_KEY,
@@ -126,13 +164,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
     mfaChallengeMaxFailures: e.MFA_CHALLENGE_MAX_FAILURES,
     passwordResetTtlMs: e.PASSWORD_RESET_TTL_SECONDS * 1000,
     usageIdempotencyTtlMs: e.USAGE_IDEMPOTENCY_TTL_SECONDS * 1000,
-    rateLimits: {
-      mfaPerUser: rule(d.mfaPerUser, e.RATE_LIMIT_MFA_PER_USER),
-      mfaPerIp: rule(d.mfaPerIp, e.RATE_LIMIT_MFA_PER_IP),
-      passwordPerAccount: rule(d.passwordPerAccount, e.RATE_LIMIT_PASSWORD_PER_ACCOUNT),
-      passwordPerIp: rule(d.passwordPerIp, e.RATE_LIMIT_PASSWORD_PER_IP),
-      forgotPerEmail: rule(d.forgotPerEmail, e.RATE_LIMIT_FORGOT_PER_EMAIL),
-    },
+    rateLimits,
     rateLimitStore,
     ...(upstash ? { upstash } : {}),
     rateLimitTimeoutMs: e.RATE_LIMIT_TIMEOUT_MS,

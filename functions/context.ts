@@ -34,6 +34,8 @@ export interface AuthState {
 
 export interface RequestClient {
   ip: string | null;
+  /** The rate-limit network of `ip`: the IPv4 address, or the IPv6 /64 (lib/network.ts). */
+  network: string | null;
   userAgent: string | null;
   /** Keyed hashes of ip and user agent, computed once per request on first use. */
   hashes(): Promise<{ ipHash: string | null; userAgentHash: string | null }>;
@@ -41,8 +43,11 @@ export interface RequestClient {
 
 /** Keyed primitives built once from the configured secrets. */
 export interface Vault {
-  /** HMAC-SHA-256 under IP_HASH_KEY: IPs, user agents, rate-limit identifiers. */
-  keyedHash: KeyedHasher;
+  /**
+   * HMAC-SHA-256 under keys derived from IP_HASH_KEY, one per purpose, so a hash made for one
+   * purpose never equals a hash made for another (a user agent spelling an IP address).
+   */
+  hash: { ip: KeyedHasher; userAgent: KeyedHasher; limitKey: KeyedHasher };
   /** AES-256-GCM under ENCRYPTION_KEYS: TOTP secrets, outbox payloads. */
   box: SecretBox;
 }
@@ -61,6 +66,8 @@ export interface RequestScope {
   /** Request time, fixed at the start of the request. */
   readonly now: Date;
   readonly client: RequestClient;
+  /** Structured log line (never a secret, token, address or user agent). */
+  readonly log: (line: Record<string, unknown>) => void;
 }
 
 /** The scope of a request the kernel authenticated with a session. */

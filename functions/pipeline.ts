@@ -57,7 +57,12 @@ export function createPipelineApp<S extends Schema>(
 
   // Secrets are checked here, once: a bad key fails start-up, not a request.
   const vault = {
-    keyedHash: createKeyedHasher(deps.config.ipHashKey),
+    // One key per purpose, derived from IP_HASH_KEY (rotating it rotates all three).
+    hash: {
+      ip: createKeyedHasher(deps.config.ipHashKey, "ip"),
+      userAgent: createKeyedHasher(deps.config.ipHashKey, "user-agent"),
+      limitKey: createKeyedHasher(deps.config.ipHashKey, "rate-limit"),
+    },
     box: createSecretBox(parseKeyring(deps.config.encryptionKeys)),
   };
   app.use("*", requestContext({ ...deps, log }, vault));

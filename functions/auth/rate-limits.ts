@@ -1,7 +1,12 @@
 /**
- * Applying rate limits in routes: identifiers are keyed hashes (the store never sees an IP or
- * an email), a refusal is recorded as `auth.rate_limited` and answered 429 with Retry-After
- * and RateLimit-* headers. Store failures propagate as RateLimitUnavailableError (503).
+ * Throttling guesses (passwords, second factors) and costly requests (registration, messages).
+ *
+ * An attempt is counted atomically on every rule that applies BEFORE the password or code is
+ * checked, so however many requests race, no more guesses than a rule's limit are ever checked
+ * per window and key. A correct answer gives its count back (`release`), so ordinary use never
+ * locks anyone out; one that arrives while a rule is exhausted is refused unchecked (429 naming
+ * the rule). Identifiers are keyed hashes (the store never sees an IP or an email). Store
+ * failures propagate as RateLimitUnavailableError (503): no store, no guess.
  */
 import type { RequestScope } from "../context";
 import { ApiError } from "../http/problems";
@@ -10,66 +15,113 @@ import { recordSecurityEvent } from "../security-events";
 
 export interface LimitCheck {
   rule: RateRule;
-  /** Already-hashed or non-identifying identifier (see identifiers below). */
-  identifier: string;
+  /** Keyed hash naming the bucket; null when the request has no client address (skipped). */
+  identifier: string | null;
 }
 
-/** Rate-limit identifier for the client's IP (its keyed hash), or "unknown" when there is none. */
-export async function ipIdentifier(scope: RequestScope): Promise<string> {
-  return (await scope.client.hashes()).ipHash ?? "unknown";
-}
+/** Identifies what a rule counts: the client network, an account (email), a user id. */
+export const limitKeys = {
+  /** The client's network (IPv4 address or IPv6 /64); null when the platform gave no address. */
+  network: (scope: RequestScope) =>
+    scope.client.network === null ? null : scope.vault.hash.limitKey(`network:${scope.client.network}`),
+  account: (scope: RequestScope, email: string) => scope.vault.hash.limitKey(`account:${email}`),
+  accountNetwork: (scope: RequestScope, email: string) =>
+    scope.client.network === null
+      ? null
+      : scope.vault.hash.limitKey(`account:${email}\nnetwork:${scope.client.network}`),
+  user: (scope: RequestScope, userId: string) => scope.vault.hash.limitKey(`user:${userId}`),
+};
 
-/** Rate-limit identifier for an email address (keyed hash of the normalized address). */
-export function emailIdentifier(scope: RequestScope, email: string): Promise<string> {
-  return scope.vault.keyedHash(`email:${email}`);
-}
-
-function refuse(scope: RequestScope, check: LimitCheck, result: RateLimitResult): ApiError {
-  const now = scope.now.getTime();
-  const retryAfter = Math.max(1, Math.ceil((result.resetAt - now) / 1000));
+function refusal(scope: RequestScope, rule: RateRule, result: RateLimitResult): ApiError {
+  const retryAfter = Math.max(1, Math.ceil((result.resetAt - scope.now.getTime()) / 1000));
   return new ApiError("rate_limited", "Too many attempts; try again later.", {
     headers: {
       "Retry-After": String(retryAfter),
-      "RateLimit-Limit": String(check.rule.limit),
+      "RateLimit-Limit": String(rule.limit),
       "RateLimit-Remaining": "0",
       "RateLimit-Reset": String(retryAfter),
     },
+    members: { limit: rule.name },
   });
 }
 
-async function apply(
+/** Gives back the attempt a `reserveAttempt` counted (the password or code was right). */
+export type Release = () => Promise<void>;
+
+/**
+ * Counts one attempt on every check at once. When any rule is exhausted, the others give their
+ * count back (an attempt nobody checked must not use up another rule: a flood from one network
+ * would otherwise exhaust the account-wide limit), the refusal is recorded as
+ * `auth.rate_limited` on `userId` and answered 429 with the rule's name. Checks without an
+ * identifier (no client address) are skipped with a warning: clients are never pooled into one
+ * shared bucket.
+ */
+export async function reserveAttempt(
   scope: RequestScope,
-  checks: LimitCheck[],
+  checks: readonly LimitCheck[],
   userId: string | null,
-  run: (check: LimitCheck) => Promise<RateLimitResult>,
-): Promise<void> {
-  const results = await Promise.all(checks.map(run));
-  const blocked = results.findIndex((r) => !r.allowed);
-  if (blocked === -1) return;
-  const check = checks[blocked]!;
+  tenantId: string | null = null,
+): Promise<Release> {
+  const live = checks.filter((c): c is LimitCheck & { identifier: string } => c.identifier !== null);
+  if (live.length < checks.length) {
+    scope.log({
+      level: "warn",
+      msg: "no client address: per-network limits skipped",
+      requestId: scope.requestId,
+    });
+  }
+  const results = await Promise.all(live.map((c) => scope.limiter.limit(c.rule, c.identifier)));
+  const counted = live.filter((_, i) => results[i]?.allowed);
+  const release: Release = async () => {
+    await Promise.all(counted.map((c) => scope.limiter.refund(c.rule, c.identifier)));
+  };
+  const refused = results.findIndex((r) => !r.allowed);
+  if (refused === -1) return release;
+  await release();
+  const rule = live[refused]!.rule;
   await recordSecurityEvent(scope, {
     type: "auth.rate_limited",
     userId,
-    metadata: { rule: check.rule.name },
+    tenantId,
+    metadata: { limit: rule.name },
   });
-  throw refuse(scope, check, results[blocked]!);
+  throw refusal(scope, rule, results[refused]!);
 }
 
-/** Counts this request against every check; 429 if any is over its limit. */
-export function consumeLimits(
-  scope: RequestScope,
-  checks: LimitCheck[],
-  userId: string | null,
-): Promise<void> {
-  return apply(scope, checks, userId, (x) => scope.limiter.limit(x.rule, x.identifier));
+/** The password rules for a sign-in or re-authentication with `email`. */
+export async function passwordChecks(scope: RequestScope, email: string): Promise<LimitCheck[]> {
+  const { passwordPerAccountNetwork, passwordPerAccount, passwordPerNetwork } = scope.config.rateLimits;
+  const [accountNetwork, account, network] = await Promise.all([
+    limitKeys.accountNetwork(scope, email),
+    limitKeys.account(scope, email),
+    limitKeys.network(scope),
+  ]);
+  return [
+    { rule: passwordPerAccountNetwork, identifier: accountNetwork },
+    { rule: passwordPerAccount, identifier: account },
+    { rule: passwordPerNetwork, identifier: network },
+  ];
 }
 
-/** Refuses (429) when any check has nothing left, without counting this request. */
-export function peekLimits(scope: RequestScope, checks: LimitCheck[], userId: string | null): Promise<void> {
-  return apply(scope, checks, userId, (x) => scope.limiter.peek(x.rule, x.identifier));
+/** The second-factor rules for checking a code of `userId`. */
+export async function secondFactorChecks(scope: RequestScope, userId: string): Promise<LimitCheck[]> {
+  const { mfaPerUser, mfaPerUserDaily, mfaPerNetwork } = scope.config.rateLimits;
+  const [user, network] = await Promise.all([limitKeys.user(scope, userId), limitKeys.network(scope)]);
+  return [
+    { rule: mfaPerUser, identifier: user },
+    { rule: mfaPerUserDaily, identifier: user },
+    { rule: mfaPerNetwork, identifier: network },
+  ];
 }
 
-/** Counts a failure against every check (limits that count only failures). */
-export async function countFailure(scope: RequestScope, checks: LimitCheck[]): Promise<void> {
-  await Promise.all(checks.map((x) => scope.limiter.limit(x.rule, x.identifier)));
+/**
+ * Counts one message to `email` (reset, verification resend); false when the address had its
+ * share this hour. Never refuses the request: the caller still answers 202, sends nothing.
+ */
+export async function allowMessage(scope: RequestScope, email: string): Promise<boolean> {
+  const result = await scope.limiter.limit(
+    scope.config.rateLimits.emailMessages,
+    await limitKeys.account(scope, email),
+  );
+  return result.allowed;
 }

@@ -22,7 +22,9 @@ type ProblemEntry = {
 };
 
 /** OpenAPI response entries of problem codes `C`, keyed by their literal statuses. */
-export type ProblemResponses<C extends ProblemCode> = { [K in C as (typeof PROBLEMS)[K]["status"]]: ProblemEntry };
+export type ProblemResponses<C extends ProblemCode> = {
+  [K in C as (typeof PROBLEMS)[K]["status"]]: ProblemEntry;
+};
 
 /**
  * OpenAPI response entries for the given problem codes, grouped by status. Typed with the

@@ -13,17 +13,34 @@ export type KeyedHasher = (value: string) => Promise<string>;
  * RFC 4231 test vectors can run. The CryptoKey is imported once, on first use, and the pending
  * promise is shared so concurrent first calls do not import it twice.
  *
+ * With `purpose`, the HMAC key is not the secret itself but a key derived from it for that
+ * purpose alone (HKDF-SHA-256, RFC 5869, info = "user-data-hardening/<purpose>"): hashes made for
+ * different purposes (IP, user agent, rate-limit identifiers) cannot be compared with each other,
+ * so a user agent that spells an IP address does not produce that IP's hash.
+ *
  * @throws TypeError when `secret` is empty.
  */
-export function createKeyedHasher(secret: string): KeyedHasher {
+export function createKeyedHasher(secret: string, purpose?: string): KeyedHasher {
   if (typeof secret !== "string" || secret.length === 0) {
     throw new TypeError("keyed hash secret must be a non-empty string");
   }
   let key: Promise<CryptoKey> | undefined;
+  const hmac = { name: "HMAC", hash: "SHA-256", length: 256 } as const;
+  const importKey = async () => {
+    if (purpose === undefined)
+      return crypto.subtle.importKey("raw", utf8Encode(secret), hmac, false, ["sign"]);
+    const master = await crypto.subtle.importKey("raw", utf8Encode(secret), "HKDF", false, ["deriveKey"]);
+    const info = utf8Encode(`user-data-hardening/${purpose}`);
+    return crypto.subtle.deriveKey(
+      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info },
+      master,
+      hmac,
+      false,
+      ["sign"],
+    );
+  };
   const getKey = () => {
-    key ??= crypto.subtle.importKey("raw", utf8Encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-    ]);
+    key ??= importKey();
     return key;
   };
   return async function keyedHash(value: string): Promise<string> {

@@ -2,8 +2,9 @@
  * The one second-factor verifier, used by every flow that checks a current second factor: the
  * login challenge, password reset, factor removal and recovery-code regeneration (enrollment
  * checks a new factor's first code through the same gate). In order:
- * 1. the MFA rate limits are consumed (per IP and per user; every attempt counts), failing
- *    closed: a limiter that is down answers 503 and nothing is checked;
+ * 1. the attempt is counted on the second-factor limits (per user per 15 minutes and per day,
+ *    per network) before anything is checked, failing closed: a limiter that is down answers
+ *    503 and nothing is checked; a right factor gives its count back;
  * 2. the given factor is checked and spent, single use under races (TOTP: compare-and-set on the
  *    time step; recovery code: `UPDATE … WHERE used_at IS NULL RETURNING`);
  * 3. a wrong one runs the flow's `onFailure`, is recorded as `auth.mfa_failed` with the flow and
@@ -14,7 +15,7 @@
  * it, so a new method (webauthn) is one entry there.
  */
 import { z } from "@hono/zod-openapi";
-import { consumeLimits, ipIdentifier } from "../auth/rate-limits";
+import { reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { RecoveryCode, TotpCode } from "../auth/schemas";
 import type { RequestScope } from "../context";
 import { ApiError } from "../http/problems";
@@ -106,24 +107,19 @@ export interface MfaCheck {
   onFailure?: () => Promise<void>;
 }
 
-/** Counts one MFA check against the per-IP and per-user limits (every check counts); 429 when over. */
-async function consumeMfaLimits(scope: RequestScope, userId: string): Promise<void> {
-  const { mfaPerIp, mfaPerUser } = scope.config.rateLimits;
-  await consumeLimits(
-    scope,
-    [
-      { rule: mfaPerIp, identifier: await ipIdentifier(scope) },
-      { rule: mfaPerUser, identifier: userId },
-    ],
-    userId,
-  );
-}
-
 /** Limits, then `check`; without a proof: onFailure, `auth.mfa_failed`, 401 invalid_mfa_code. */
 async function gate<P>(scope: RequestScope, who: MfaCheck, check: () => Promise<P | null>): Promise<P> {
-  await consumeMfaLimits(scope, who.userId);
+  const release = await reserveAttempt(
+    scope,
+    await secondFactorChecks(scope, who.userId),
+    who.userId,
+    who.tenantId ?? null,
+  );
   const proof = await check();
-  if (proof !== null) return proof;
+  if (proof !== null) {
+    await release();
+    return proof;
+  }
   await who.onFailure?.();
   await recordSecurityEvent(scope, {
     type: "auth.mfa_failed",

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv, RequestScope, Vault } from "../context";
+import { networkOf } from "../lib/network";
 
 /** The contract's request id alphabet (Hono's requestId middleware allows a different set). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -30,7 +31,7 @@ export function resolveClientIp(c: Context, deps: AppDeps): string | null {
  * and duration: no IP, user agent, token or body.
  */
 export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<AppEnv> {
-  const hash = vault.keyedHash;
+  const { hash } = vault;
   const now = deps.now ?? Date.now;
   const log = deps.log ?? ((line) => console.log(JSON.stringify(line)));
   return async function requestContext(c, next) {
@@ -44,9 +45,10 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
     let hashes: Promise<{ ipHash: string | null; userAgentHash: string | null }> | undefined;
     const client = {
       ip,
+      network: networkOf(ip),
       userAgent,
       hashes: () => {
-        hashes ??= Promise.all([ip ? hash(ip) : null, userAgent ? hash(userAgent) : null]).then(
+        hashes ??= Promise.all([ip ? hash.ip(ip) : null, userAgent ? hash.userAgent(userAgent) : null]).then(
           ([ipHash, userAgentHash]) => ({ ipHash, userAgentHash }),
         );
         return hashes;
@@ -62,6 +64,7 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
       limiter: deps.rateLimiter(db),
       now: new Date(now()),
       client,
+      log,
     };
     c.set("scope", scope);
     try {

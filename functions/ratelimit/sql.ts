@@ -4,12 +4,13 @@
  * @upstash/ratelimit: hits in the current fixed window plus the previous window's hits
  * weighted by how much of it still overlaps the sliding window.
  *
- * Exact under concurrency: every attempt is counted by one atomic upsert that returns the new
- * count, and the decision is made on that returned count, so N racing requests see N distinct
- * counts and at most `limit` of them pass. Refused attempts are counted too: a flood keeps the
- * window closed ("every check counts").
+ * Exact under concurrency: every attempt is first counted by one atomic upsert that returns the
+ * new count, and the decision is made on that returned count, so N racing attempts see N
+ * distinct counts and at most `limit` of them pass. An attempt over the limit takes its count
+ * back at once (refused attempts are not counted, as in the Upstash store), so at any moment
+ * at most `limit` counted attempts exist per window and key.
  */
-import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, eq, gt, lt, sql } from "drizzle-orm";
 import type { Database } from "../../db/database";
 import { type RateLimiter, type RateLimitResult, RateLimitUnavailableError, type RateRule } from "./types";
 
@@ -20,66 +21,39 @@ export function createSqlRateLimiter(database: Database, now: () => number = Dat
   const { db, t } = database;
   const b = t.rateLimitBuckets;
 
-  /** Hits recorded for `key` in the windows starting at `starts`. */
-  async function hitsIn(key: string, starts: number[]): Promise<Map<number, number>> {
-    const rows = await db
-      .select({ windowStart: b.windowStart, hits: b.hits })
-      .from(b)
-      .where(and(eq(b.key, key), inArray(b.windowStart, starts)));
-    return new Map(rows.map((r) => [r.windowStart, r.hits]));
+  const windowOf = (rule: RateRule, at: number) => Math.floor(at / rule.windowMs) * rule.windowMs;
+  const keyOf = (rule: RateRule, identifier: string) => `${rule.name}:${identifier}`;
+
+  /** Decrements the bucket, never below zero. */
+  async function takeBack(key: string, windowStart: number): Promise<void> {
+    await db
+      .update(b)
+      .set({ hits: sql`${b.hits} - 1` })
+      .where(and(eq(b.key, key), eq(b.windowStart, windowStart), gt(b.hits, 0)));
   }
 
-  function result(
-    rule: RateRule,
-    at: number,
-    windowStart: number,
-    previousHits: number,
-    currentHits: number,
-  ) {
-    const overlap = (rule.windowMs - (at - windowStart)) / rule.windowMs;
-    const used = Math.floor(previousHits * overlap) + currentHits;
-    return {
-      used,
-      limit: rule.limit,
-      remaining: Math.max(0, rule.limit - used),
-      resetAt: windowStart + rule.windowMs,
-    };
-  }
-
-  async function hit(rule: RateRule, identifier: string): Promise<RateLimitResult> {
+  async function limit(rule: RateRule, identifier: string): Promise<RateLimitResult> {
     const at = now();
-    const key = `${rule.name}:${identifier}`;
-    const windowStart = Math.floor(at / rule.windowMs) * rule.windowMs;
-    const previous = await hitsIn(key, [windowStart - rule.windowMs]);
+    const key = keyOf(rule, identifier);
+    const windowStart = windowOf(rule, at);
+    const [previous] = await db
+      .select({ hits: b.hits })
+      .from(b)
+      .where(and(eq(b.key, key), eq(b.windowStart, windowStart - rule.windowMs)));
     const [current] = await db
       .insert(b)
       .values({ key, windowStart, hits: 1, expiresAt: new Date(windowStart + 2 * rule.windowMs) })
       .onConflictDoUpdate({ target: [b.key, b.windowStart], set: { hits: sql`${b.hits} + 1` } })
       .returning({ hits: b.hits });
     if (Math.random() < SWEEP_PROBABILITY) await db.delete(b).where(lt(b.expiresAt, new Date(at)));
-    const { used, ...rest } = result(
-      rule,
-      at,
-      windowStart,
-      previous.get(windowStart - rule.windowMs) ?? 0,
-      current?.hits ?? 1,
-    );
-    return { allowed: used <= rule.limit, ...rest };
-  }
-
-  async function peek(rule: RateRule, identifier: string): Promise<RateLimitResult> {
-    const at = now();
-    const key = `${rule.name}:${identifier}`;
-    const windowStart = Math.floor(at / rule.windowMs) * rule.windowMs;
-    const hits = await hitsIn(key, [windowStart - rule.windowMs, windowStart]);
-    const { used, ...rest } = result(
-      rule,
-      at,
-      windowStart,
-      hits.get(windowStart - rule.windowMs) ?? 0,
-      hits.get(windowStart) ?? 0,
-    );
-    return { allowed: used < rule.limit, ...rest };
+    const overlap = (rule.windowMs - (at - windowStart)) / rule.windowMs;
+    const used = Math.floor((previous?.hits ?? 0) * overlap) + (current?.hits ?? 1);
+    const resetAt = windowStart + rule.windowMs;
+    if (used > rule.limit) {
+      await takeBack(key, windowStart);
+      return { allowed: false, limit: rule.limit, remaining: 0, resetAt };
+    }
+    return { allowed: true, limit: rule.limit, remaining: rule.limit - used, resetAt };
   }
 
   /** Fail closed: a store that cannot count lets nobody through. */
@@ -92,8 +66,10 @@ export function createSqlRateLimiter(database: Database, now: () => number = Dat
   }
 
   return {
-    limit: (rule, identifier) => closed(() => hit(rule, identifier)),
-    peek: (rule, identifier) => closed(() => peek(rule, identifier)),
+    limit: (rule, identifier) => closed(() => limit(rule, identifier)),
+    // Taken back from the current window: an attempt counted just before a window boundary stays
+    // counted in the previous one (the safe direction).
+    refund: (rule, identifier) => closed(() => takeBack(keyOf(rule, identifier), windowOf(rule, now()))),
     ping: () => closed(() => database.ping()),
   };
 }

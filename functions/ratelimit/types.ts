@@ -12,7 +12,7 @@ export interface RateRule {
 }
 
 export interface RateLimitResult {
-  /** True when this request is within the limit (and was counted). */
+  /** True when this attempt is within the limit (and was counted); false: refused, not counted. */
   allowed: boolean;
   limit: number;
   /** Requests left in the window after this one (0 when refused). */
@@ -23,17 +23,17 @@ export interface RateLimitResult {
 
 export interface RateLimiter {
   /**
-   * Counts one request against `rule` for `identifier` and says whether it may proceed.
-   * Fails closed: when the store cannot answer in time it throws RateLimitUnavailableError,
-   * never answers `allowed: true`.
+   * Counts one attempt against `rule` for `identifier` when the rule has room, atomically, and
+   * says whether it may proceed. A refused attempt is not counted, so a flood that is being
+   * refused does not extend the lockout. Fails closed: when the store cannot answer in time it
+   * throws RateLimitUnavailableError, never answers `allowed: true`.
    */
   limit(rule: RateRule, identifier: string): Promise<RateLimitResult>;
   /**
-   * Reports where `identifier` stands without counting a request (`allowed`: some remain).
-   * For limits that count only failures (password attempts): peek first, `limit()` on failure.
-   * Fails closed like `limit()`.
+   * Takes back one attempt counted by `limit()`: a correct password or code is not counted
+   * against its user. Fails closed like `limit()` (the attempt then stays counted).
    */
-  peek(rule: RateRule, identifier: string): Promise<RateLimitResult>;
+  refund(rule: RateRule, identifier: string): Promise<void>;
   /** Throws RateLimitUnavailableError when the store is unreachable (used by /readyz). */
   ping(): Promise<void>;
 }

@@ -131,10 +131,15 @@ export function createUpstashRateLimiter(opts: UpstashRateLimiterOptions): RateL
       };
     },
 
-    async peek(rule: RateRule, identifier: string): Promise<RateLimitResult> {
-      const res = await withDeadline(limiterFor(rule).getRemaining(identifier));
-      const remaining = Math.max(0, res.remaining);
-      return { allowed: remaining > 0, limit: rule.limit, remaining, resetAt: res.reset };
+    async refund(rule: RateRule, identifier: string): Promise<void> {
+      // A negative rate is @upstash/ratelimit's refund: the script skips the limit check and
+      // decrements the current window (an attempt counted just before a window boundary is then
+      // taken back from the next window; the script does not clamp, so that window gains one).
+      const res = await withDeadline(limiterFor(rule).limit(identifier, { rate: -1 }));
+      res.pending.catch(() => {});
+      if (res.reason === "timeout") {
+        throw new RateLimitUnavailableError(`rate-limit store did not answer within ${timeoutMs} ms`);
+      }
     },
 
     async ping(): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
-import { countFailure, emailIdentifier, ipIdentifier, peekLimits } from "../auth/rate-limits";
+import { limitKeys, passwordChecks, reserveAttempt } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, MfaRequiredSchema, Password, UserSchema } from "../auth/schemas";
 import { completePasswordSignIn } from "../auth/sign-in";
 import { requireStrongPassword } from "../auth/users";
@@ -33,10 +33,16 @@ const register = defineRoute(
       }),
     ),
     responses: { 201: jsonResponse("Created", z.object({ user: UserSchema })) },
-    errors: ["weak_password", "email_taken"],
+    errors: ["weak_password", "email_taken", "rate_limited", "rate_limit_unavailable"],
   },
   async (scope, { body }) => {
     requireStrongPassword(body.password);
+    // Every attempt counts, successful or not: each one costs a 16 MiB scrypt.
+    await reserveAttempt(
+      scope,
+      [{ rule: scope.config.rateLimits.registerPerNetwork, identifier: await limitKeys.network(scope) }],
+      null,
+    );
     const user = await insertUser(scope.db, {
       id: uuidv7(),
       email: body.email,
@@ -66,19 +72,13 @@ const login = defineRoute(
     errors: ["invalid_credentials", "rate_limited", "rate_limit_unavailable"],
   },
   async (scope, { body }) => {
-    const { passwordPerAccount, passwordPerIp } = scope.config.rateLimits;
-    const checks = [
-      { rule: passwordPerIp, identifier: await ipIdentifier(scope) },
-      { rule: passwordPerAccount, identifier: await emailIdentifier(scope, body.email) },
-    ];
     const user = await findUserWithPasswordByEmail(scope.db, body.email);
-    // Checked before the password; only failures count, so a user who keeps logging in is never locked out.
-    await peekLimits(scope, checks, user?.id ?? null);
+    // Counted before the password is checked; a right one gives its count back.
+    const release = await reserveAttempt(scope, await passwordChecks(scope, body.email), user?.id ?? null);
     const verdict = user
       ? await verifyPassword(body.password, user.passwordHash)
       : await verifyDummyPassword(body.password); // same cost: the timing does not tell who exists
     if (!user || !verdict.valid) {
-      await countFailure(scope, checks);
       await recordSecurityEvent(scope, {
         type: "auth.login_failed",
         userId: user?.id ?? null,
@@ -86,6 +86,7 @@ const login = defineRoute(
       });
       throw new ApiError("invalid_credentials");
     }
+    await release();
     if (verdict.needsRehash) {
       await updatePasswordHash(scope.db, user.id, await hashPassword(body.password), scope.now);
     }

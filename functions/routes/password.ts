@@ -5,12 +5,12 @@
  */
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
-import { emailIdentifier } from "../auth/rate-limits";
+import { allowMessage } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, Password } from "../auth/schemas";
 import { issueSession } from "../auth/sign-in";
 import { requireStrongPassword } from "../auth/users";
 import { ApiError } from "../http/problems";
-import { json } from "../http/reply";
+import { accepted, json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
 import { hashPassword } from "../lib/password";
@@ -18,11 +18,11 @@ import { generateToken, sha256Hex } from "../lib/tokens";
 import { verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-factor";
 import { type SecurityEventInput, securityEventRow } from "../security-events";
 import { countVerifiedFactors } from "../stores/factors";
-import { insertOutboxMessage } from "../stores/outbox";
+import { insertOutboxMessageForUser } from "../stores/outbox";
 import { completeReset, findLiveResetToken, insertResetToken, spendResetToken } from "../stores/reset-tokens";
-import { insertSecurityEvents } from "../stores/security-events";
+import { insertSecurityEventForUser } from "../stores/security-events";
 import { revokeOtherSessions } from "../stores/sessions";
-import { findUserById, findUserWithPasswordByEmail } from "../stores/users";
+import { findUserById, findUserIdByEmail } from "../stores/users";
 
 const forgot = defineRoute(
   {
@@ -37,31 +37,29 @@ const forgot = defineRoute(
     const { t } = scope.db;
     const { now, config } = scope;
     const { email } = body;
-    const user = await findUserWithPasswordByEmail(scope.db, email);
-    const allowed = await scope.limiter.limit(
-      config.rateLimits.forgotPerEmail,
-      await emailIdentifier(scope, email),
-    );
-    if (user && allowed.allowed) {
-      const token = generateToken();
-      const messageId = uuidv7();
-      const payload = await scope.vault.box.seal(JSON.stringify({ token }), messageId);
-      const event = await securityEventRow(scope, { type: "auth.password_reset_requested", userId: user.id });
-      const tokenHash = await sha256Hex(token);
-      const expiresAt = new Date(now.getTime() + config.passwordResetTtlMs);
-      await scope.db.atomic((db) => [
-        insertResetToken(db, t, { id: uuidv7(), userId: user.id, tokenHash, createdAt: now, expiresAt }),
-        insertOutboxMessage(db, t, {
-          id: messageId,
-          recipient: email,
-          kind: "password_reset",
-          payload,
-          createdAt: now,
-        }),
-        insertSecurityEvents(db, t, [event]),
-      ]);
-    }
-    return new Response(null, { status: 202 });
+    // Known and unknown emails take the same path: the same limiter call, the same token and
+    // sealing work and the same three statements, which for an unknown email (or one over its
+    // message limit) target an id no user has and write nothing. The timing tells nothing.
+    const found = await findUserIdByEmail(scope.db, email);
+    const send = await allowMessage(scope, email);
+    const userId = found && send ? found : uuidv7();
+    const token = generateToken();
+    const messageId = uuidv7();
+    const payload = await scope.vault.box.seal(JSON.stringify({ token }), messageId);
+    const event = await securityEventRow(scope, { type: "auth.password_reset_requested", userId });
+    const tokenHash = await sha256Hex(token);
+    const expiresAt = new Date(now.getTime() + config.passwordResetTtlMs);
+    await scope.db.atomic((db) => [
+      insertResetToken(db, t, { id: uuidv7(), userId, tokenHash, createdAt: now, expiresAt }),
+      insertOutboxMessageForUser(
+        db,
+        t,
+        { id: messageId, recipient: email, kind: "password_reset", payload, createdAt: now },
+        userId,
+      ),
+      insertSecurityEventForUser(db, t, { ...event, userId }),
+    ]);
+    return accepted();
   },
 );
 

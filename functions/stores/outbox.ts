@@ -5,6 +5,7 @@
 import { asc, eq } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import type { SealedSecret } from "../lib/secret-box";
+import { rowWhere } from "../tenant-data/sql";
 
 export interface OutboxMessage {
   id: string;
@@ -15,16 +16,25 @@ export interface OutboxMessage {
   createdAt: Date;
 }
 
+const outboxRow = (m: OutboxMessage) => ({
+  id: m.id,
+  recipient: m.recipient,
+  kind: m.kind,
+  payloadKeyId: m.payload.keyId,
+  payloadCiphertext: m.payload.ciphertext,
+  createdAt: m.createdAt,
+});
+
 /** Insert of a message with its sealed payload (for a batch). */
 export function insertOutboxMessage(db: Db, t: Schema, m: OutboxMessage): Query {
-  return db.insert(t.outboxMessages).values({
-    id: m.id,
-    recipient: m.recipient,
-    kind: m.kind,
-    payloadKeyId: m.payload.keyId,
-    payloadCiphertext: m.payload.ciphertext,
-    createdAt: m.createdAt,
-  });
+  return db.insert(t.outboxMessages).values(outboxRow(m));
+}
+
+/** As insertOutboxMessage, but writes nothing unless user `userId` exists (same statement, same work). */
+export function insertOutboxMessageForUser(db: Db, t: Schema, m: OutboxMessage, userId: string): Query {
+  return db
+    .insert(t.outboxMessages)
+    .select(rowWhere(t.outboxMessages, outboxRow(m), t.users, eq(t.users.id, userId)));
 }
 
 /** Every message queued for `recipient`, oldest first (the development reader). */

@@ -4,12 +4,20 @@
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
+import { rowWhere } from "../tenant-data/sql";
+import { setPasswordHash } from "./users";
 
 export type ResetTokenInsert = Schema["passwordResetTokens"]["$inferInsert"];
 
-/** Insert of a new reset token (for a batch with the message that carries it). */
+/**
+ * Insert of a new reset token (for a batch with the message that carries it), as
+ * `INSERT … SELECT … FROM users WHERE id = :userId`: for an id no user has it writes nothing,
+ * with the same work (forgot treats known and unknown emails alike).
+ */
 export function insertResetToken(db: Db, t: Schema, row: ResetTokenInsert): Query {
-  return db.insert(t.passwordResetTokens).values(row);
+  return db
+    .insert(t.passwordResetTokens)
+    .select(rowWhere(t.passwordResetTokens, row, t.users, eq(t.users.id, row.userId)));
 }
 
 /** The live token with this hash (its id and user), or null. */
@@ -47,7 +55,7 @@ export function completeReset(
 ): [Query, Query] {
   const r = t.passwordResetTokens;
   return [
-    db.update(t.users).set({ passwordHash, updatedAt: now }).where(eq(t.users.id, userId)),
+    setPasswordHash(db, t, userId, passwordHash, now),
     db
       .update(r)
       .set({ usedAt: now })

@@ -1,6 +1,7 @@
 /** Security events: the append-only audit trail of an account and of a tenant. */
 import { and, desc, eq, lt } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
+import { rowWhere } from "../tenant-data/sql";
 
 export type SecurityEventInsert = Schema["securityEvents"]["$inferInsert"];
 
@@ -20,6 +21,17 @@ export type ListedSecurityEvent = Awaited<ReturnType<typeof listSecurityEvents>>
 
 export function securityEventView(e: ListedSecurityEvent) {
   return { ...e, createdAt: e.createdAt.toISOString(), metadata: (e.metadata ?? {}) as object };
+}
+
+/** Inserts one event row on its user, or nothing when that user does not exist (same statement, same work). */
+export function insertSecurityEventForUser(
+  db: Db,
+  t: Schema,
+  row: SecurityEventInsert & { userId: string },
+): Query {
+  return db
+    .insert(t.securityEvents)
+    .select(rowWhere(t.securityEvents, row, t.users, eq(t.users.id, row.userId)));
 }
 
 /** Inserts event rows (alone, or in a batch with the change they record). */
