@@ -68,6 +68,8 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
         lastSeenAt: k.time("last_seen_at").notNull(),
         expiresAt: k.time("expires_at").notNull(),
         absoluteExpiresAt: k.time("absolute_expires_at").notNull(),
+        /** When a password or second factor was last checked for this session (step-up); null before v2. */
+        authenticatedAt: k.time("authenticated_at"),
         revokedAt: k.time("revoked_at"),
         ipHash: k.text("ip_hash"),
         userAgentHash: k.text("user_agent_hash"),

@@ -29,6 +29,8 @@ export interface Config {
   };
   mfaChallengeTtlMs: number;
   mfaChallengeMaxFailures: number;
+  /** How recent a session's last password or second-factor check must be for sensitive operations (step-up). */
+  stepUpMaxAgeMs: number;
   passwordResetTtlMs: number;
   usageIdempotencyTtlMs: number;
   /** Each rule's `name` is the `limit` a 429 names. */
@@ -104,6 +106,7 @@ const EnvSchema = z.object({
   SESSION_TOUCH_INTERVAL_SECONDS: int(1).default(300),
   MFA_CHALLENGE_TTL_SECONDS: int(30).default(300),
   MFA_CHALLENGE_MAX_FAILURES: int(1).default(5),
+  STEP_UP_MAX_AGE_SECONDS: int(30).default(300),
   PASSWORD_RESET_TTL_SECONDS: int(60).default(1800),
   USAGE_IDEMPOTENCY_TTL_SECONDS: int(60).default(86_400),
   RATE_LIMIT_STORE: z.enum(["upstash", "sql"]).optional(),
@@ -162,6 +165,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
     },
     mfaChallengeTtlMs: e.MFA_CHALLENGE_TTL_SECONDS * 1000,
     mfaChallengeMaxFailures: e.MFA_CHALLENGE_MAX_FAILURES,
+    stepUpMaxAgeMs: e.STEP_UP_MAX_AGE_SECONDS * 1000,
     passwordResetTtlMs: e.PASSWORD_RESET_TTL_SECONDS * 1000,
     usageIdempotencyTtlMs: e.USAGE_IDEMPOTENCY_TTL_SECONDS * 1000,
     rateLimits,

@@ -30,6 +30,8 @@ export interface AuthState {
   sessionId: string;
   aal: number;
   expiresAt: Date;
+  /** When a password or second factor was last checked for this session (step-up). */
+  authenticatedAt: Date;
 }
 
 export interface RequestClient {

@@ -28,6 +28,7 @@ export const SECURITY_EVENT_TYPES = [
   "consent.recorded",
   "tenant.member_added",
   "tenant.member_removed",
+  "auth.reauthenticated",
 ] as const;
 
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];

@@ -39,6 +39,8 @@ export async function prepareSession(
     lastSeenAt: now,
     expiresAt,
     absoluteExpiresAt,
+    // Every session is issued by a check (password, second factor, reset token, passkey).
+    authenticatedAt: now,
     ipHash,
     userAgentHash,
   };

@@ -3,6 +3,7 @@
  * required is read from the live factor table at that moment (never a cached flag): a user with
  * a verified factor gets a challenge and no session of any kind.
  */
+import { eq } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { Db, Query } from "../../db/database";
 import type { RequestScope } from "../context";
@@ -10,9 +11,9 @@ import { generateToken, sha256Hex } from "../lib/tokens";
 import { type SecurityEventInput, securityEventRow } from "../security-events";
 import { insertChallenge } from "../stores/challenges";
 import { countVerifiedFactors } from "../stores/factors";
-import { insertSecurityEvents } from "../stores/security-events";
-import { insertSession } from "../stores/sessions";
-import { type UserRow, userView } from "../stores/users";
+import { insertSecurityEventIf, insertSecurityEvents } from "../stores/security-events";
+import { insertSession, insertSessionUnlessFactor } from "../stores/sessions";
+import { lockUser, type UserRow, userView } from "../stores/users";
 import { prepareSession } from "./sessions";
 
 /**
@@ -38,12 +39,34 @@ export async function issueSession(
   return { status: "authenticated" as const, session, user: userView(user) };
 }
 
+/**
+ * A password-only session, issued only if the user still has no verified factor at the moment
+ * of the insert (same statement), under the user's row lock, so it cannot interleave with the
+ * confirmation of a first factor (which revokes every other session under the same lock).
+ * Null when a factor appeared meanwhile: the caller answers with a challenge instead.
+ */
+async function issuePasswordSession(scope: RequestScope, user: UserRow) {
+  const { t } = scope.db;
+  const { row, session } = await prepareSession(scope, user.id, 1);
+  const event = await securityEventRow(scope, {
+    type: "auth.login_succeeded",
+    userId: user.id,
+    metadata: { aal: 1 },
+  });
+  const [, inserted] = await scope.db.atomic((db) => [
+    lockUser(db, t, user.id),
+    insertSessionUnlessFactor(db, t, row),
+    insertSecurityEventIf(db, t, event, t.userSessions, eq(t.userSessions.id, row.id)),
+  ]);
+  if ((inserted as unknown[]).length === 0) return null;
+  return { status: "authenticated" as const, session, user: userView(user) };
+}
+
 /** After a correct password: a session (no verified factor) or an MFA challenge. */
 export async function completePasswordSignIn(scope: RequestScope, user: UserRow) {
   if ((await countVerifiedFactors(scope.db, user.id)) === 0) {
-    return issueSession(scope, user, 1, [
-      { type: "auth.login_succeeded", userId: user.id, metadata: { aal: 1 } },
-    ]);
+    const issued = await issuePasswordSession(scope, user);
+    if (issued) return issued;
   }
   const { t } = scope.db;
   const token = generateToken();

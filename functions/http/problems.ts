@@ -16,6 +16,7 @@ export const PROBLEMS = {
   mfa_required: { status: 401, title: "A second factor is required" },
   forbidden: { status: 403, title: "Forbidden" },
   aal2_required: { status: 403, title: "A session verified with a second factor is required" },
+  reauthentication_required: { status: 403, title: "A recent authentication is required" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   email_taken: { status: 409, title: "Email already registered" },

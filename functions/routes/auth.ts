@@ -124,6 +124,7 @@ const SessionListSchema = z
         createdAt: z.string(),
         lastSeenAt: z.string(),
         expiresAt: z.string(),
+        authenticatedAt: z.string(),
         current: z.boolean(),
       }),
     ),
@@ -148,6 +149,7 @@ const listSessions = defineRoute(
         createdAt: r.createdAt.toISOString(),
         lastSeenAt: r.lastSeenAt.toISOString(),
         expiresAt: r.expiresAt.toISOString(),
+        authenticatedAt: (r.authenticatedAt ?? r.createdAt).toISOString(),
         current: r.id === scope.auth.sessionId,
       })),
     });

@@ -11,7 +11,12 @@ import { userView } from "../stores/users";
 const MeSchema = z
   .object({
     user: UserSchema,
-    session: z.object({ id: z.string(), aal: z.number().int(), expiresAt: z.string() }),
+    session: z.object({
+      id: z.string(),
+      aal: z.number().int(),
+      expiresAt: z.string(),
+      authenticatedAt: z.string(),
+    }),
     mfa: z.object({
       enabled: z.boolean(),
       verifiedFactors: z.number().int(),
@@ -30,12 +35,17 @@ const me = defineRoute(
     responses: { 200: jsonResponse("Me", MeSchema) },
   },
   async (scope) => {
-    const { userId, sessionId, aal, expiresAt } = scope.auth;
+    const { userId, sessionId, aal, expiresAt, authenticatedAt } = scope.auth;
     const row = await findAccountSummary(scope.db, userId);
     if (!row) throw new ApiError("unauthorized");
     return json({
       user: userView(row),
-      session: { id: sessionId, aal, expiresAt: expiresAt.toISOString() },
+      session: {
+        id: sessionId,
+        aal,
+        expiresAt: expiresAt.toISOString(),
+        authenticatedAt: authenticatedAt.toISOString(),
+      },
       mfa: {
         enabled: row.verifiedFactors > 0,
         verifiedFactors: row.verifiedFactors,

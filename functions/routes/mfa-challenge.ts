@@ -1,8 +1,8 @@
 /**
- * POST /v1/auth/mfa/verify: answering a login's MFA challenge. The challenge is looked up
- * first (its user decides the rate-limit bucket), then the second-factor verifier applies the
- * limits and checks the factor; the challenge is consumed with a compare-and-set so it is
- * single use under races.
+ * POST /v1/auth/mfa/verify: answering a login's MFA challenge. One statement finds the
+ * challenge and counts the attempt against its cap (its user decides the rate-limit bucket),
+ * then the second-factor verifier applies the limits and checks the factor; the challenge is
+ * consumed with a compare-and-set so it is single use under races.
  */
 import { z } from "@hono/zod-openapi";
 import { AuthenticatedSchema } from "../auth/schemas";
@@ -13,7 +13,8 @@ import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
 import { sha256Hex } from "../lib/tokens";
 import { verifySecondFactor, withSecondFactor } from "../mfa/second-factor";
-import { consumeChallenge, countChallengeFailure, findOpenChallenge } from "../stores/challenges";
+import { RateLimitUnavailableError } from "../ratelimit/types";
+import { claimChallengeAttempt, consumeChallenge, releaseChallengeAttempt } from "../stores/challenges";
 import { findUserById } from "../stores/users";
 
 const verify = defineRoute(
@@ -27,24 +28,25 @@ const verify = defineRoute(
     errors: ["invalid_mfa_code", "invalid_challenge", "rate_limited", "rate_limit_unavailable"],
   },
   async (scope, { body }) => {
-    const { mfaChallengeMaxFailures } = scope.config;
-    const challenge = await findOpenChallenge(scope.db, await sha256Hex(body.challengeToken), scope.now);
-    if (!challenge || challenge.failedAttempts >= mfaChallengeMaxFailures)
-      throw new ApiError("invalid_challenge");
-    const { method } = await verifySecondFactor(
-      scope,
-      {
-        userId: challenge.userId,
-        flow: "login",
-        // Wrong codes of either kind count toward the challenge's attempts.
-        onFailure: () => countChallengeFailure(scope.db, challenge.id),
-      },
-      body,
+    const challenge = await claimChallengeAttempt(
+      scope.db,
+      await sha256Hex(body.challengeToken),
+      scope.now,
+      scope.config.mfaChallengeMaxFailures,
     );
-    // Single use: of two requests racing on one challenge, only one consumes it.
-    if (!(await consumeChallenge(scope.db, challenge.id, scope.now, mfaChallengeMaxFailures))) {
-      throw new ApiError("invalid_challenge");
+    if (!challenge) throw new ApiError("invalid_challenge");
+    let method: string;
+    try {
+      ({ method } = await verifySecondFactor(scope, { userId: challenge.userId, flow: "login" }, body));
+    } catch (err) {
+      // A code the limiter kept from being checked does not use up the challenge.
+      const unchecked =
+        err instanceof RateLimitUnavailableError || (err instanceof ApiError && err.code === "rate_limited");
+      if (unchecked) await releaseChallengeAttempt(scope.db, challenge.id);
+      throw err;
     }
+    // Single use: of two requests racing on one challenge, only one consumes it.
+    if (!(await consumeChallenge(scope.db, challenge.id, scope.now))) throw new ApiError("invalid_challenge");
     const user = await findUserById(scope.db, challenge.userId);
     if (!user) throw new ApiError("invalid_challenge");
     return json(

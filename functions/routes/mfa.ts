@@ -7,6 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { TotpCode } from "../auth/schemas";
+import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
 import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
@@ -34,7 +35,7 @@ import {
 } from "../stores/factors";
 import { insertSecurityEvents } from "../stores/security-events";
 import { raiseSessionToAal2, revokeOtherSessions } from "../stores/sessions";
-import { findUserById } from "../stores/users";
+import { findUserById, lockUser } from "../stores/users";
 
 const FactorSchema = z
   .object({
@@ -56,20 +57,32 @@ const enroll = defineRoute(
     tags: ["mfa"],
     summary: "Start TOTP enrollment (replaces an older pending one)",
     security: [{ bearer: [] }],
-    request: jsonRequest(z.object({ label: z.string().trim().min(1).max(64).optional() }), false),
+    request: jsonRequest(
+      z.object({ label: z.string().trim().min(1).max(64).optional(), ...stepUpFields }),
+      false,
+    ),
     responses: {
       201: jsonResponse(
         "Pending factor with its secret, shown once",
         z.object({ factor: FactorSchema, secret: z.string(), otpauthUri: z.string(), qrSvg: z.string() }),
       ),
     },
-    errors: ["aal2_required"],
+    errors: [
+      "aal2_required",
+      "reauthentication_required",
+      "invalid_credentials",
+      "rate_limited",
+      "rate_limit_unavailable",
+    ],
   },
   async (scope, { body }) => {
     const { t } = scope.db;
     const { userId, aal } = scope.auth;
     // Adding a factor to a protected account needs proof of the existing one.
     if (aal < 2 && (await countVerifiedFactors(scope.db, userId)) > 0) throw new ApiError("aal2_required");
+    // And a recent authentication: a stolen password-only session must not be able to put the
+    // thief's factor on the account (which would then gate the owner's sign-in).
+    await requireRecentAuthentication(scope, body.currentPassword);
     const user = await findUserById(scope.db, userId);
     if (!user) throw new ApiError("unauthorized");
 
@@ -148,12 +161,13 @@ const confirm = defineRoute(
       metadata: { factorId: factor.id, first },
     });
     await scope.db.atomic((db) => [
+      lockUser(db, t, userId),
       insertSecurityEvents(db, t, [event]),
       ...(recovery
         ? [
             ...replaceRecoveryCodes(db, t, userId, recovery.rows),
             // The session that proved the new factor is now aal 2; every other one is revoked.
-            raiseSessionToAal2(db, t, sessionId),
+            raiseSessionToAal2(db, t, sessionId, now),
             revokeOtherSessions(db, t, userId, now, sessionId),
           ]
         : []),

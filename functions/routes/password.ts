@@ -17,6 +17,7 @@ import { hashPassword } from "../lib/password";
 import { generateToken, sha256Hex } from "../lib/tokens";
 import { verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-factor";
 import { type SecurityEventInput, securityEventRow } from "../security-events";
+import { consumeOpenChallenges } from "../stores/challenges";
 import { countVerifiedFactors } from "../stores/factors";
 import { insertOutboxMessageForUser } from "../stores/outbox";
 import { completeReset, findLiveResetToken, insertResetToken, spendResetToken } from "../stores/reset-tokens";
@@ -114,6 +115,8 @@ const reset = defineRoute(
         // The new password, every other outstanding reset token spent, every other session revoked.
         ...completeReset(db, t, user.id, passwordHash, now),
         revokeOtherSessions(db, t, user.id, now, sessionId),
+        // A challenge got with the old password must not complete after the reset.
+        consumeOpenChallenges(db, t, user.id, now),
       ]),
     );
   },

@@ -1,6 +1,7 @@
 /**
  * MFA challenges: the single-use, short-lived second step of a password login. A challenge is
- * live until it is consumed, expires, or has collected the configured number of wrong codes.
+ * live until it is consumed, expires, or has had the configured number of attempts (the column
+ * `failed_attempts` counts every attempt before its code is checked; a right one consumes it).
  */
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
@@ -12,35 +13,59 @@ export function insertChallenge(db: Db, t: Schema, row: ChallengeInsert): Query 
   return db.insert(t.mfaChallenges).values(row);
 }
 
-/** The unconsumed, unexpired challenge with this token hash, with its failed attempts so far; or null. */
-export async function findOpenChallenge({ db, t }: Database, tokenHash: string, now: Date) {
+/**
+ * Claims one attempt on the open challenge with this token hash: ONE statement that finds it
+ * and counts the attempt only while it is unconsumed, unexpired and under `maxAttempts`, so
+ * however many requests race on one challenge, at most `maxAttempts` codes are ever checked
+ * (the count is taken before the code is looked at). Null: no such live challenge.
+ */
+export async function claimChallengeAttempt(
+  { db, t }: Database,
+  tokenHash: string,
+  now: Date,
+  maxAttempts: number,
+): Promise<{ id: string; userId: string } | null> {
   const ch = t.mfaChallenges;
   const [row] = await db
-    .select({ id: ch.id, userId: ch.userId, failedAttempts: ch.failedAttempts })
-    .from(ch)
-    .where(and(eq(ch.tokenHash, tokenHash), isNull(ch.consumedAt), gt(ch.expiresAt, now)));
+    .update(ch)
+    .set({ failedAttempts: sql`${ch.failedAttempts} + 1` })
+    .where(
+      and(
+        eq(ch.tokenHash, tokenHash),
+        isNull(ch.consumedAt),
+        gt(ch.expiresAt, now),
+        lt(ch.failedAttempts, maxAttempts),
+      ),
+    )
+    .returning({ id: ch.id, userId: ch.userId });
   return row ?? null;
 }
 
-/** Counts one wrong code against the challenge (an increment in SQL, so concurrent failures all count). */
-export async function countChallengeFailure({ db, t }: Database, id: string): Promise<void> {
+/** Gives back an attempt that was never checked (the rate limiter refused or was down). */
+export async function releaseChallengeAttempt({ db, t }: Database, id: string): Promise<void> {
   const ch = t.mfaChallenges;
   await db
     .update(ch)
-    .set({ failedAttempts: sql`${ch.failedAttempts} + 1` })
-    .where(eq(ch.id, id));
+    .set({ failedAttempts: sql`${ch.failedAttempts} - 1` })
+    .where(and(eq(ch.id, id), gt(ch.failedAttempts, 0)));
 }
 
-/**
- * Consumes the challenge unless it was consumed or collected `maxFailures` wrong codes since it
- * was read: a compare-and-set, so of requests racing on one challenge only one gets true.
- */
-export async function consumeChallenge({ db, t }: Database, id: string, now: Date, maxFailures: number) {
+/** Consumes the challenge: a compare-and-set, so of requests racing on one challenge only one gets true. */
+export async function consumeChallenge({ db, t }: Database, id: string, now: Date) {
   const ch = t.mfaChallenges;
   const consumed = await db
     .update(ch)
     .set({ consumedAt: now })
-    .where(and(eq(ch.id, id), isNull(ch.consumedAt), lt(ch.failedAttempts, maxFailures)))
+    .where(and(eq(ch.id, id), isNull(ch.consumedAt)))
     .returning({ id: ch.id });
   return consumed.length === 1;
+}
+
+/** Consumes every open challenge of the user (for a batch: a completed reset ends them). */
+export function consumeOpenChallenges(db: Db, t: Schema, userId: string, now: Date): Query {
+  const ch = t.mfaChallenges;
+  return db
+    .update(ch)
+    .set({ consumedAt: now })
+    .where(and(eq(ch.userId, userId), isNull(ch.consumedAt)));
 }

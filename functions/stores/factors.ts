@@ -5,6 +5,7 @@
  */
 import { and, asc, count, eq, isNull, lt, max, ne, notExists, or } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
+import { lockUser } from "./users";
 
 /** The columns of a factor that answers show. */
 const factorProjection = (t: Schema) => ({
@@ -100,13 +101,18 @@ export async function acceptTotpStep({ db, t }: Database, factorId: string, step
  * Moves the user's factor from pending to verified. A compare-and-set: of two requests
  * confirming one factor, or a confirm racing the factor's removal, at most one gets true.
  */
-export async function confirmPendingFactor({ db, t }: Database, userId: string, factorId: string, now: Date) {
-  const f = t.userMfaMethods;
-  const confirmed = await db
-    .update(f)
-    .set({ status: "verified", verifiedAt: now })
-    .where(and(eq(f.id, factorId), eq(f.userId, userId), eq(f.status, "pending")))
-    .returning({ id: f.id });
+export async function confirmPendingFactor(database: Database, userId: string, factorId: string, now: Date) {
+  const f = database.t.userMfaMethods;
+  // Under the user's row lock: a concurrent password login either committed its session before
+  // (the revocation that follows sees it) or inserts after and sees this factor (no session).
+  const [, confirmed] = await database.atomic((db) => [
+    lockUser(db, database.t, userId),
+    db
+      .update(f)
+      .set({ status: "verified", verifiedAt: now })
+      .where(and(eq(f.id, factorId), eq(f.userId, userId), eq(f.status, "pending")))
+      .returning({ id: f.id }),
+  ]);
   return confirmed.length === 1;
 }
 

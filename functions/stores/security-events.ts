@@ -1,5 +1,6 @@
 /** Security events: the append-only audit trail of an account and of a tenant. */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { rowWhere } from "../tenant-data/sql";
 
@@ -23,15 +24,24 @@ export function securityEventView(e: ListedSecurityEvent) {
   return { ...e, createdAt: e.createdAt.toISOString(), metadata: (e.metadata ?? {}) as object };
 }
 
+/** Inserts one event row only when `where` finds a row of `from` (the change it records happened). */
+export function insertSecurityEventIf(
+  db: Db,
+  t: Schema,
+  row: SecurityEventInsert,
+  from: SQLiteTable,
+  where: SQL | undefined,
+): Query {
+  return db.insert(t.securityEvents).select(rowWhere(t.securityEvents, row, from, where));
+}
+
 /** Inserts one event row on its user, or nothing when that user does not exist (same statement, same work). */
 export function insertSecurityEventForUser(
   db: Db,
   t: Schema,
   row: SecurityEventInsert & { userId: string },
 ): Query {
-  return db
-    .insert(t.securityEvents)
-    .select(rowWhere(t.securityEvents, row, t.users, eq(t.users.id, row.userId)));
+  return insertSecurityEventIf(db, t, row, t.users, eq(t.users.id, row.userId));
 }
 
 /** Inserts event rows (alone, or in a batch with the change they record). */

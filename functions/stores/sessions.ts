@@ -3,11 +3,12 @@
  * idle expiry (pushed forward on use) and an absolute one (fixed at sign-in), and an assurance
  * level (aal 1: password; aal 2: password plus a second factor).
  */
-import { and, desc, eq, gt, isNull, ne } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, ne, notExists } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import type { Config } from "../config";
 import type { AuthState } from "../context";
 import { sha256Hex } from "../lib/tokens";
+import { rowWhere } from "../tenant-data/sql";
 
 export type SessionInsert = Schema["userSessions"]["$inferInsert"];
 
@@ -24,6 +25,7 @@ const sessionProjection = (t: Schema) => ({
   lastSeenAt: t.userSessions.lastSeenAt,
   expiresAt: t.userSessions.expiresAt,
   absoluteExpiresAt: t.userSessions.absoluteExpiresAt,
+  authenticatedAt: t.userSessions.authenticatedAt,
 });
 
 /** Live: not revoked, not expired. */
@@ -54,7 +56,13 @@ export async function findLiveSession(
     expiresAt = earliest(new Date(now.getTime() + lifetimes.idleTtlMs), row.absoluteExpiresAt);
     await db.update(s).set({ lastSeenAt: now, expiresAt }).where(eq(s.id, row.id));
   }
-  return { userId: row.userId, sessionId: row.id, aal: row.aal, expiresAt };
+  return {
+    userId: row.userId,
+    sessionId: row.id,
+    aal: row.aal,
+    expiresAt,
+    authenticatedAt: row.authenticatedAt ?? row.createdAt,
+  };
 }
 
 /** The user's live sessions, newest first. */
@@ -83,14 +91,39 @@ export function insertSession(db: Db, t: Schema, row: SessionInsert): Query {
   return db.insert(t.userSessions).values(row);
 }
 
+/**
+ * Insert of a password-only (aal 1) session that happens only while the user has no verified
+ * factor, decided in the same statement (`INSERT … SELECT … WHERE NOT EXISTS`): a login that
+ * races the verification of the first factor never keeps a session the factor should gate.
+ * Returns the id when inserted (for a batch; the caller checks it).
+ */
+export function insertSessionUnlessFactor(db: Db, t: Schema, row: SessionInsert) {
+  const f = t.userMfaMethods;
+  const noFactor = notExists(
+    db
+      .select({ id: f.id })
+      .from(f)
+      .where(and(eq(f.userId, row.userId), eq(f.status, "verified"))),
+  );
+  return db
+    .insert(t.userSessions)
+    .select(rowWhere(t.userSessions, row, t.users, and(eq(t.users.id, row.userId), noFactor)))
+    .returning({ id: t.userSessions.id });
+}
+
+/** Marks the session as just authenticated (a password or second factor was checked for it). */
+export async function markAuthenticated({ db, t }: Database, id: string, now: Date): Promise<void> {
+  await db.update(t.userSessions).set({ authenticatedAt: now }).where(eq(t.userSessions.id, id));
+}
+
 /** Revokes one session (for a batch). */
 export function revokeSessionById(db: Db, t: Schema, id: string, now: Date): Query {
   return db.update(t.userSessions).set({ revokedAt: now }).where(eq(t.userSessions.id, id));
 }
 
-/** Raises one session to aal 2 (for a batch). */
-export function raiseSessionToAal2(db: Db, t: Schema, id: string): Query {
-  return db.update(t.userSessions).set({ aal: 2 }).where(eq(t.userSessions.id, id));
+/** Raises one session to aal 2, just authenticated by its second factor (for a batch). */
+export function raiseSessionToAal2(db: Db, t: Schema, id: string, now: Date): Query {
+  return db.update(t.userSessions).set({ aal: 2, authenticatedAt: now }).where(eq(t.userSessions.id, id));
 }
 
 /** Revokes every live session of `userId` except `keepSessionId` (for a batch). */

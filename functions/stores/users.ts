@@ -1,5 +1,5 @@
 /** Users: accounts and their password hashes. */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 
 /** The columns of a user that answers show (never the password hash). */
@@ -54,6 +54,19 @@ export async function findUserWithPasswordByEmail(
   return user ?? null;
 }
 
+/** The user by id with its password hash, or null. */
+export async function findUserWithPasswordById(
+  { db, t }: Database,
+  id: string,
+): Promise<(UserRow & { passwordHash: string }) | null> {
+  const [user] = await db
+    .select({ ...userProjection(t), passwordHash: t.users.passwordHash })
+    .from(t.users)
+    .where(eq(t.users.id, id))
+    .limit(1);
+  return user ?? null;
+}
+
 /** The id of the user with this (normalised) email, or null. */
 export async function findUserIdByEmail({ db, t }: Database, email: string): Promise<string | null> {
   const [user] = await db.select({ id: t.users.id }).from(t.users).where(eq(t.users.email, email)).limit(1);
@@ -74,4 +87,18 @@ export async function updatePasswordHash({ db, t }: Database, id: string, passwo
 /** Sets a new password hash (for a batch: a reset or a change writes it with what it revokes). */
 export function setPasswordHash(db: Db, t: Schema, id: string, passwordHash: string, now: Date): Query {
   return db.update(t.users).set({ passwordHash, updatedAt: now }).where(eq(t.users.id, id));
+}
+
+/**
+ * Takes the user's row lock for the rest of the batch (Postgres: a row lock held to commit;
+ * SQLite: the write lock). Batches that must not interleave for one user start with it: issuing
+ * a password session (which depends on "no verified factor") and confirming a first factor
+ * (which revokes the other sessions). Under READ COMMITTED each later statement of the batch
+ * then sees what the other batch committed.
+ */
+export function lockUser(db: Db, t: Schema, id: string): Query {
+  return db
+    .update(t.users)
+    .set({ updatedAt: sql`${t.users.updatedAt}` })
+    .where(eq(t.users.id, id));
 }
