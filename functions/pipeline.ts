@@ -67,6 +67,11 @@ export function createPipelineApp<S extends Schema>(
   };
   app.use("*", requestContext({ ...deps, log }, vault));
   app.use("*", secureHeaders());
+  // API answers carry sessions, secrets and personal data: no cache may keep any (ASVS 8.2.1).
+  app.use("/v1/*", async function noStore(c, next) {
+    await next();
+    c.res.headers.set("Cache-Control", "no-store");
+  });
 
   const routed = mountRoutes(app);
   // `.route()` returns the app itself; a different app here would serve no request.

@@ -25,6 +25,7 @@ import { authenticateSession } from "../auth/authenticate";
 import type { AppEnv, AuthedScope, RequestScope } from "../context";
 import type { ProblemCode } from "./problems";
 import { type ProblemResponses, problemResponses } from "./schemas";
+import { rejectUnstorableStrings } from "./strings";
 import { jsonBody, validate } from "./validation";
 
 /**
@@ -132,6 +133,9 @@ export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler
       const scope = secured
         ? { ...base, auth: await authenticateSession(base, c.req.header("authorization")) }
         : base;
+      // Path and query strings are checked whole, declared or not (bodies in jsonBody).
+      rejectUnstorableStrings(c.req.param(), "path");
+      rejectUnstorableStrings(c.req.queries(), "query");
       const input = {
         params: request.params ? validate(request.params as z.ZodType, c.req.param(), "path") : undefined,
         query: request.query ? validate(request.query as z.ZodType, c.req.query(), "query") : undefined,

@@ -2,7 +2,8 @@
 import { z } from "@hono/zod-openapi";
 import { PROBLEMS, type ProblemCode } from "./problems";
 
-export const Uuid = z.uuid({ message: "must be a UUID" });
+/** A UUID in any letter case, answered and compared in lower case (ids are stored lower case). */
+export const Uuid = z.uuid({ message: "must be a UUID" }).toLowerCase();
 
 export const ProblemSchema = z
   .object({
@@ -13,6 +14,10 @@ export const ProblemSchema = z
     detail: z.string().optional(),
     requestId: z.string(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    limit: z.string().optional().openapi({
+      description:
+        "429 only: the rule that refused (password_account_network, password_account, password_network, mfa_user, mfa_user_daily, mfa_network, register_network, email_messages)",
+    }),
   })
   .openapi("Problem");
 

@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError, type FieldError } from "./problems";
+import { rejectUnstorableStrings } from "./strings";
 
 /** Bodies above this many bytes are refused with 413, whatever Content-Length claims. */
 export const MAX_BODY_BYTES = 65_536;
@@ -78,6 +79,7 @@ export async function jsonBody<S extends z.ZodType>(
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ApiError("invalid_request", "The body must be a JSON object.");
   }
+  rejectUnstorableStrings(value, "body");
   return validate(schema, value, "body");
 }
 

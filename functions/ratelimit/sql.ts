@@ -8,14 +8,12 @@
  * new count, and the decision is made on that returned count, so N racing attempts see N
  * distinct counts and at most `limit` of them pass. An attempt over the limit takes its count
  * back at once (refused attempts are not counted, as in the Upstash store), so at any moment
- * at most `limit` counted attempts exist per window and key.
+ * at most `limit` counted attempts exist per window and key. Expired buckets are deleted by the
+ * periodic sweep (db/sweep.ts), so a request's statement count does not depend on chance.
  */
-import { and, eq, gt, lt, sql } from "drizzle-orm";
+import { and, eq, gt, sql } from "drizzle-orm";
 import type { Database } from "../../db/database";
 import { type RateLimiter, type RateLimitResult, RateLimitUnavailableError, type RateRule } from "./types";
-
-/** Share of calls that also sweep expired buckets, keeping the table small without a cron. */
-const SWEEP_PROBABILITY = 0.01;
 
 export function createSqlRateLimiter(database: Database, now: () => number = Date.now): RateLimiter {
   const { db, t } = database;
@@ -45,7 +43,6 @@ export function createSqlRateLimiter(database: Database, now: () => number = Dat
       .values({ key, windowStart, hits: 1, expiresAt: new Date(windowStart + 2 * rule.windowMs) })
       .onConflictDoUpdate({ target: [b.key, b.windowStart], set: { hits: sql`${b.hits} + 1` } })
       .returning({ hits: b.hits });
-    if (Math.random() < SWEEP_PROBABILITY) await db.delete(b).where(lt(b.expiresAt, new Date(at)));
     const overlap = (rule.windowMs - (at - windowStart)) / rule.windowMs;
     const used = Math.floor((previous?.hits ?? 0) * overlap) + (current?.hits ?? 1);
     const resetAt = windowStart + rule.windowMs;

@@ -36,13 +36,14 @@ const register = defineRoute(
     errors: ["weak_password", "email_taken", "rate_limited", "rate_limit_unavailable"],
   },
   async (scope, { body }) => {
-    requireStrongPassword(body.password);
-    // Every attempt counts, successful or not: each one costs a 16 MiB scrypt.
+    // Every attempt counts, successful or not (a weak password or a taken email included): each
+    // accepted one costs a 16 MiB scrypt, and each answer can be used to probe addresses.
     await reserveAttempt(
       scope,
       [{ rule: scope.config.rateLimits.registerPerNetwork, identifier: await limitKeys.network(scope) }],
       null,
     );
+    requireStrongPassword(body.password);
     const user = await insertUser(scope.db, {
       id: uuidv7(),
       email: body.email,

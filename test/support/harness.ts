@@ -47,6 +47,9 @@ export function testConfig(env: Record<string, string> = {}, overrides: Partial<
       IP_HASH_KEY: randomBase64(32),
       ENCRYPTION_KEYS: `k1:${randomBase64(32)}`,
       RATE_LIMIT_STORE: "sql",
+      // Suites register hundreds of accounts from one test address; the registration limit has
+      // its own tests (limits.suite.ts), which set it low.
+      RATE_LIMIT_REGISTER_PER_NETWORK: "100000/3600",
       ...env,
     }),
     ...overrides,
@@ -120,7 +123,11 @@ export function makeHarness(opts: HarnessOptions): Harness {
     },
     rateLimiter: (db) =>
       opts.rateLimiter ? opts.rateLimiter(db, clock) : createSqlRateLimiter(db, clock.now),
-    clientIp: (c) => c.req.header(TEST_IP_HEADER) ?? DEFAULT_TEST_IP,
+    // "none" stands for a platform that gives no client address.
+    clientIp: (c) => {
+      const ip = c.req.header(TEST_IP_HEADER) ?? DEFAULT_TEST_IP;
+      return ip === "none" ? null : ip;
+    },
     now: clock.now,
     log: (line) => {
       logs.push(line);
