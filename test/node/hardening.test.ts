@@ -1,0 +1,4 @@
+import { hardeningSuite } from "../suites/hardening.suite";
+import { onNodeBackends } from "../support/node-backends";
+
+onNodeBackends((h) => hardeningSuite(h));
