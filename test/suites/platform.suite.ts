@@ -4,7 +4,7 @@ import { uuidv7 } from "uuidv7";
 import { expect, it } from "vitest";
 import { createSqlRateLimiter } from "../../functions/ratelimit/sql";
 import { RateLimitUnavailableError } from "../../functions/ratelimit/types";
-import { call, type Harness, makeHarness } from "../support/harness";
+import { api, call, expectStatus, type Harness, makeHarness } from "../support/harness";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -50,17 +50,16 @@ export function platformSuite(h: () => Harness): void {
   });
 
   it("answers /healthz with a fresh request id", async () => {
-    const res = await call(h(), "GET", "/healthz");
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: "ok" });
+    const res = await api(h()).healthz.$get();
+    expect(await expectStatus(res, 200)).toEqual({ status: "ok" });
     expect(res.headers.get("x-request-id")).toMatch(UUID);
   });
 
   it("keeps a well-formed X-Request-Id and replaces a malformed one", async () => {
-    const kept = await call(h(), "GET", "/healthz", { headers: { "x-request-id": "abc.DEF_1:2-3" } });
+    const kept = await api(h()).healthz.$get(undefined, { headers: { "x-request-id": "abc.DEF_1:2-3" } });
     expect(kept.headers.get("x-request-id")).toBe("abc.DEF_1:2-3");
     for (const bad of ["has space", "x".repeat(129), "semi;colon", "ünïcode"]) {
-      const res = await call(h(), "GET", "/healthz", {
+      const res = await api(h()).healthz.$get(undefined, {
         headers: { "x-request-id": encodeURI(bad) === bad ? bad : "a/b" },
       });
       expect(res.headers.get("x-request-id")).toMatch(UUID);
@@ -68,9 +67,8 @@ export function platformSuite(h: () => Harness): void {
   });
 
   it("reports readiness of the database and the rate-limit store", async () => {
-    const res = await call(h(), "GET", "/readyz");
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: "ok", checks: { database: "ok", rateLimitStore: "ok" } });
+    const ready = await expectStatus(api(h()).readyz.$get(), 200);
+    expect(ready).toEqual({ status: "ok", checks: { database: "ok", rateLimitStore: "ok" } });
   });
 
   it("answers /readyz 503 naming the failing check when the rate-limit store is down", async () => {
@@ -84,18 +82,19 @@ export function platformSuite(h: () => Harness): void {
         },
       }),
     });
-    const res = await call(broken, "GET", "/readyz");
-    expect(res.status).toBe(503);
+    const res = await api(broken).readyz.$get();
+    const problem = await expectStatus(res, 503);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
-    expect(res.body).toMatchObject({
+    expect(problem).toMatchObject({
       status: 503,
       code: "service_unavailable",
       checks: { database: "ok", rateLimitStore: "down" },
     });
-    expect(res.body.requestId).toBe(res.headers.get("x-request-id"));
+    expect(problem.requestId).toBe(res.headers.get("x-request-id"));
   });
 
   it("serves an OpenAPI 3.1 document and an interactive reference page", async () => {
+    // The document and the reference page are served beside the routes, not through them: no typed client.
     const doc = await call(h(), "GET", "/openapi.json");
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe("3.1.0");
@@ -163,14 +162,14 @@ export function platformSuite(h: () => Harness): void {
   });
 
   it("sets secure headers", async () => {
-    const res = await call(h(), "GET", "/healthz");
+    const res = await api(h()).healthz.$get();
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("strict-transport-security")).toBeTruthy();
   });
 
   it("logs one JSON line per request with the request id and no client identity", async () => {
     const ua = `test-agent-${crypto.randomUUID()}`;
-    const res = await call(h(), "GET", "/healthz", {
+    const res = await api(h()).healthz.$get(undefined, {
       headers: { "user-agent": ua, "x-test-client-ip": "198.51.100.23" },
     });
     const id = res.headers.get("x-request-id");

@@ -5,9 +5,16 @@
  * tested with real concurrent requests on every backend.
  */
 import { and, count, eq } from "drizzle-orm";
+import type { InferRequestType } from "hono/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { addMember, createTenant, PASSWORD, type SignedUp, signUp } from "../support/fixtures";
-import { call, type Harness } from "../support/harness";
+import { api, call, expectStatus, type Harness } from "../support/harness";
+
+type V1 = ReturnType<typeof api>["v1"];
+type ConsentBody = InferRequestType<V1["consents"]["$post"]>["json"];
+type PreferenceBody = InferRequestType<V1["notification-preferences"]["$put"]>["json"];
+type IncrementBody = InferRequestType<V1["usage"]["$post"]>["json"];
+type SeriesQuery = InferRequestType<V1["usage"]["$get"]>["query"];
 
 type Owned = "userConsents" | "userNotificationPreferences" | "usageCounters" | "usageIdempotencyKeys";
 
@@ -35,9 +42,12 @@ const feature = () => `feat-${crypto.randomUUID().slice(0, 8)}`;
 
 /** A fresh session for an existing account (after clock jumps past the session lifetime). */
 async function relogin(h: Harness, user: SignedUp): Promise<string> {
-  const res = await call(h, "POST", "/v1/auth/login", { json: { email: user.email, password: PASSWORD } });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.session.token;
+  const login = await expectStatus(
+    api(h).v1.auth.login.$post({ json: { email: user.email, password: PASSWORD } }),
+    200,
+  );
+  if (login.status !== "authenticated") throw new Error("the account needs no second factor");
+  return login.session.token;
 }
 
 export function tenantDataSuite(h: () => Harness): void {
@@ -63,31 +73,46 @@ export function tenantDataSuite(h: () => Harness): void {
   describe("membership", () => {
     it("answers 403 to a non-member and for an unknown tenant on every read and write, writing nothing", async () => {
       for (const tenant of [tenantId, crypto.randomUUID()]) {
-        const token = outsider.token;
-        const requests: [string, string, unknown?, Record<string, string>?][] = [
-          ["POST", "/v1/consents", { policy: "terms", version: "1", decision: "granted", tenantId: tenant }],
-          ["GET", `/v1/consents?tenantId=${tenant}`],
-          ["GET", `/v1/consents/history?tenantId=${tenant}`],
+        const v1 = api(h(), outsider.token).v1;
+        const prefs = v1["notification-preferences"];
+        const increment = { feature: "api", quantity: 1, tenantId: tenant };
+        const requests = [
           [
-            "PUT",
-            "/v1/notification-preferences",
-            { tenantId: tenant, channel: "email", category: "news", enabled: true },
+            "POST /v1/consents",
+            () =>
+              v1.consents.$post({
+                json: { policy: "terms", version: "1", decision: "granted", tenantId: tenant },
+              }),
           ],
-          ["GET", `/v1/notification-preferences?tenantId=${tenant}`],
-          ["POST", "/v1/usage", { feature: "api", quantity: 1, tenantId: tenant }],
+          [`GET /v1/consents?tenantId=${tenant}`, () => v1.consents.$get({ query: { tenantId: tenant } })],
           [
-            "POST",
-            "/v1/usage",
-            { feature: "api", quantity: 1, tenantId: tenant },
-            { "idempotency-key": "k-403" },
+            `GET /v1/consents/history?tenantId=${tenant}`,
+            () => v1.consents.history.$get({ query: { tenantId: tenant } }),
           ],
-          ["GET", `/v1/usage?tenantId=${tenant}`],
-          ["GET", `/v1/usage?tenantId=${tenant}&scope=tenant`],
-        ];
-        for (const [method, path, json, headers] of requests) {
-          const res = await call(h(), method, path, { token, json, ...(headers ? { headers } : {}) });
-          expect(res.status, `${method} ${path}`).toBe(403);
-          expect(res.body.code).toBe("forbidden");
+          [
+            "PUT /v1/notification-preferences",
+            () =>
+              prefs.$put({ json: { tenantId: tenant, channel: "email", category: "news", enabled: true } }),
+          ],
+          [
+            `GET /v1/notification-preferences?tenantId=${tenant}`,
+            () => prefs.$get({ query: { tenantId: tenant } }),
+          ],
+          ["POST /v1/usage", () => v1.usage.$post({ header: {}, json: increment })],
+          [
+            "POST /v1/usage (Idempotency-Key)",
+            () => v1.usage.$post({ header: { "idempotency-key": "k-403" }, json: increment }),
+          ],
+          [`GET /v1/usage?tenantId=${tenant}`, () => v1.usage.$get({ query: { tenantId: tenant } })],
+          [
+            `GET /v1/usage?tenantId=${tenant}&scope=tenant`,
+            () => v1.usage.$get({ query: { tenantId: tenant, scope: "tenant" } }),
+          ],
+        ] as const;
+        for (const [request, send] of requests) {
+          const res = await send();
+          expect(res.status, request).toBe(403);
+          expect((await expectStatus(res, 403)).code).toBe("forbidden");
         }
       }
       for (const table of [
@@ -102,21 +127,29 @@ export function tenantDataSuite(h: () => Harness): void {
     });
 
     it("answers 401 without a session", async () => {
-      for (const [method, path] of [
-        ["GET", "/v1/consents"],
-        ["POST", "/v1/consents"],
-        ["GET", "/v1/consents/history"],
-        ["GET", "/v1/notification-preferences"],
-        ["PUT", "/v1/notification-preferences"],
-        ["GET", "/v1/usage"],
-        ["POST", "/v1/usage"],
-      ] as const) {
-        const res = await call(h(), method, path, method === "GET" ? {} : { json: {} });
-        expect(res.status, `${method} ${path}`).toBe(401);
+      const v1 = api(h()).v1;
+      const prefs = v1["notification-preferences"];
+      // Empty bodies: never read, authentication comes first.
+      const requests = [
+        ["GET /v1/consents", () => v1.consents.$get({ query: {} })],
+        // @ts-expect-error: an empty consent.
+        ["POST /v1/consents", () => v1.consents.$post({ json: {} })],
+        ["GET /v1/consents/history", () => v1.consents.history.$get({ query: {} })],
+        ["GET /v1/notification-preferences", () => prefs.$get({ query: {} })],
+        // @ts-expect-error: an empty preference.
+        ["PUT /v1/notification-preferences", () => prefs.$put({ json: {} })],
+        ["GET /v1/usage", () => v1.usage.$get({ query: {} })],
+        // @ts-expect-error: an empty increment.
+        ["POST /v1/usage", () => v1.usage.$post({ header: {}, json: {} })],
+      ] as const;
+      for (const [request, send] of requests) {
+        const res = await send();
+        expect(res.status, request).toBe(401);
       }
     });
 
     it("documents every route in the OpenAPI document", async () => {
+      // The document is served beside the routes, not through them: no typed client.
       const doc = await call(h(), "GET", "/openapi.json");
       expect(Object.keys(doc.body.paths)).toEqual(
         expect.arrayContaining([
@@ -135,20 +168,19 @@ export function tenantDataSuite(h: () => Harness): void {
   describe("consents", () => {
     it("keeps every record in order and the latest view follows the newest decision", async () => {
       const user = await signUp(h());
-      const record = (json: Record<string, unknown>) =>
-        call(h(), "POST", "/v1/consents", {
-          token: user.token,
-          json,
-          headers: { "user-agent": "suite/1.0" },
-        });
-      const first = await record({
-        policy: "terms",
-        version: "2024-01",
-        decision: "granted",
-        source: "signup",
-      });
-      expect(first.status).toBe(201);
-      expect(first.body.consent).toEqual({
+      const consents = api(h(), user.token).v1.consents;
+      const record = (json: ConsentBody) =>
+        consents.$post({ json }, { headers: { "user-agent": "suite/1.0" } });
+      const first = await expectStatus(
+        record({
+          policy: "terms",
+          version: "2024-01",
+          decision: "granted",
+          source: "signup",
+        }),
+        201,
+      );
+      expect(first.consent).toEqual({
         id: expect.any(String),
         policy: "terms",
         version: "2024-01",
@@ -165,19 +197,22 @@ export function tenantDataSuite(h: () => Harness): void {
         decision: "granted",
         source: "banner",
       });
+      const lastConsent = (await expectStatus(last, 201)).consent;
 
-      const history = await call(h(), "GET", "/v1/consents/history", { token: user.token });
-      expect(history.status).toBe(200);
-      expect(history.body.nextCursor).toBeNull();
-      expect(
-        history.body.consents.map((r: { decision: string; policy: string }) => `${r.policy}:${r.decision}`),
-      ).toEqual(["terms:granted", "terms:revoked", "marketing:granted", "terms:granted"]);
-      const terms = await call(h(), "GET", "/v1/consents/history?policy=terms", { token: user.token });
-      expect(terms.body.consents).toHaveLength(3);
+      const history = await expectStatus(consents.history.$get({ query: {} }), 200);
+      expect(history.nextCursor).toBeNull();
+      expect(history.consents.map((r) => `${r.policy}:${r.decision}`)).toEqual([
+        "terms:granted",
+        "terms:revoked",
+        "marketing:granted",
+        "terms:granted",
+      ]);
+      const terms = await expectStatus(consents.history.$get({ query: { policy: "terms" } }), 200);
+      expect(terms.consents).toHaveLength(3);
 
-      const latest = await call(h(), "GET", "/v1/consents", { token: user.token });
-      expect(latest.body.consents.map((r: { policy: string }) => r.policy)).toEqual(["marketing", "terms"]);
-      expect(latest.body.consents[1]).toEqual(last.body.consent);
+      const latest = await expectStatus(consents.$get({ query: {} }), 200);
+      expect(latest.consents.map((r) => r.policy)).toEqual(["marketing", "terms"]);
+      expect(latest.consents[1]).toEqual(lastConsent);
 
       // Each record keeps the request's keyed hashes and id, and has its security event.
       const { db, t } = h().open();
@@ -188,7 +223,7 @@ export function tenantDataSuite(h: () => Harness): void {
           requestId: t.userConsents.requestId,
         })
         .from(t.userConsents)
-        .where(eq(t.userConsents.id, last.body.consent.id));
+        .where(eq(t.userConsents.id, lastConsent.id));
       expect(stored?.ipHash).toMatch(/^[0-9a-f]{64}$/);
       expect(stored?.ua).toMatch(/^[0-9a-f]{64}$/);
       expect(stored?.requestId).toBe(last.headers.get("x-request-id"));
@@ -196,20 +231,20 @@ export function tenantDataSuite(h: () => Harness): void {
     });
 
     it("keeps tenant and global records apart and tags the tenant's security event", async () => {
-      const global = await call(h(), "POST", "/v1/consents", {
-        token: member.token,
-        json: { policy: "dpa", version: "1", decision: "granted" },
-      });
-      const scoped = await call(h(), "POST", "/v1/consents", {
-        token: member.token,
-        json: { policy: "dpa", version: "1", decision: "revoked", tenantId },
-      });
-      expect(scoped.status).toBe(201);
-      expect(scoped.body.consent.tenantId).toBe(tenantId);
-      const inTenant = await call(h(), "GET", `/v1/consents?tenantId=${tenantId}`, { token: member.token });
-      expect(inTenant.body.consents).toEqual([scoped.body.consent]);
-      const outside = await call(h(), "GET", "/v1/consents", { token: member.token });
-      expect(outside.body.consents).toEqual([global.body.consent]);
+      const consents = api(h(), member.token).v1.consents;
+      const global = await expectStatus(
+        consents.$post({ json: { policy: "dpa", version: "1", decision: "granted" } }),
+        201,
+      );
+      const scoped = await expectStatus(
+        consents.$post({ json: { policy: "dpa", version: "1", decision: "revoked", tenantId } }),
+        201,
+      );
+      expect(scoped.consent.tenantId).toBe(tenantId);
+      const inTenant = await expectStatus(consents.$get({ query: { tenantId } }), 200);
+      expect(inTenant.consents).toEqual([scoped.consent]);
+      const outside = await expectStatus(consents.$get({ query: {} }), 200);
+      expect(outside.consents).toEqual([global.consent]);
 
       const { db, t } = h().open();
       const [event] = await db
@@ -217,87 +252,90 @@ export function tenantDataSuite(h: () => Harness): void {
         .from(t.securityEvents)
         .where(and(eq(t.securityEvents.userId, member.userId), eq(t.securityEvents.type, "consent.recorded")))
         .orderBy(t.securityEvents.id);
-      expect(event?.metadata).toMatchObject({ consentId: global.body.consent.id });
-      const events = await call(h(), "GET", "/v1/security-events?type=consent.recorded", {
-        token: member.token,
-      });
-      expect(events.body.events[0]).toMatchObject({
+      expect(event?.metadata).toMatchObject({ consentId: global.consent.id });
+      const events = await expectStatus(
+        api(h(), member.token).v1["security-events"].$get({ query: { type: "consent.recorded" } }),
+        200,
+      );
+      expect(events.events[0]).toMatchObject({
         tenantId,
-        metadata: { consentId: scoped.body.consent.id },
+        metadata: { consentId: scoped.consent.id },
       });
     });
 
     it("paginates the history with limit, cursor and nextCursor", async () => {
       const user = await signUp(h());
+      const consents = api(h(), user.token).v1.consents;
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const res = await call(h(), "POST", "/v1/consents", {
-          token: user.token,
-          json: { policy: "terms", version: `v${i}`, decision: i % 2 ? "revoked" : "granted" },
-        });
-        ids.unshift(res.body.consent.id);
+        const created = await expectStatus(
+          consents.$post({
+            json: { policy: "terms", version: `v${i}`, decision: i % 2 ? "revoked" : "granted" },
+          }),
+          201,
+        );
+        ids.unshift(created.consent.id);
       }
       const seen: string[] = [];
       let cursor: string | null = null;
       const sizes: number[] = [];
       do {
-        const qs: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-        const res = await call(h(), "GET", `/v1/consents/history?limit=2${qs}`, { token: user.token });
-        expect(res.status).toBe(200);
-        sizes.push(res.body.consents.length);
-        seen.push(...res.body.consents.map((r: { id: string }) => r.id));
-        cursor = res.body.nextCursor;
+        const query: { limit: string; cursor?: string } = cursor ? { limit: "2", cursor } : { limit: "2" };
+        const page = await expectStatus(consents.history.$get({ query }), 200);
+        sizes.push(page.consents.length);
+        seen.push(...page.consents.map((r) => r.id));
+        cursor = page.nextCursor;
       } while (cursor);
       expect(sizes).toEqual([2, 2, 1]);
       expect(seen).toEqual(ids);
 
       for (const bad of ["0", "101", "abc", "1.5", ""]) {
-        const res = await call(h(), "GET", `/v1/consents/history?limit=${bad}`, { token: user.token });
+        const res = await consents.history.$get({ query: { limit: bad } });
         expect(res.status, bad).toBe(400);
-        expect(paths(res.body)).toEqual(["limit"]);
+        expect(paths(await expectStatus(res, 400))).toEqual(["limit"]);
       }
-      const forged = await call(h(), "GET", "/v1/consents/history?cursor=not-a-cursor", {
-        token: user.token,
-      });
-      expect(forged.status).toBe(400);
-      expect(paths(forged.body)).toEqual(["cursor"]);
+      const forged = await expectStatus(consents.history.$get({ query: { cursor: "not-a-cursor" } }), 400);
+      expect(paths(forged)).toEqual(["cursor"]);
     });
 
     it("rejects invalid records with field paths and writes nothing", async () => {
       const user = await signUp(h());
-      const res = await call(h(), "POST", "/v1/consents", {
-        token: user.token,
-        json: {
-          policy: "Terms Of Use",
-          version: "x".repeat(33),
-          decision: "maybe",
-          source: "",
-          tenantId: "acme",
-        },
-      });
-      expect(res.status).toBe(400);
-      expect(res.body.code).toBe("invalid_request");
-      expect(paths(res.body)).toEqual(["decision", "policy", "source", "tenantId", "version"]);
-      const empty = await call(h(), "POST", "/v1/consents", {
-        token: user.token,
-        json: { policy: "p".repeat(65), version: "", decision: "granted" },
-      });
-      expect(paths(empty.body)).toEqual(["policy", "version"]);
+      const consents = api(h(), user.token).v1.consents;
+      const res = await expectStatus(
+        consents.$post({
+          json: {
+            policy: "Terms Of Use",
+            version: "x".repeat(33),
+            // @ts-expect-error: no such decision.
+            decision: "maybe",
+            source: "",
+            tenantId: "acme",
+          },
+        }),
+        400,
+      );
+      expect(res.code).toBe("invalid_request");
+      expect(paths(res)).toEqual(["decision", "policy", "source", "tenantId", "version"]);
+      const empty = await expectStatus(
+        consents.$post({ json: { policy: "p".repeat(65), version: "", decision: "granted" } }),
+        400,
+      );
+      expect(paths(empty)).toEqual(["policy", "version"]);
       const noBody = await call(h(), "POST", "/v1/consents", { token: user.token });
       expect(noBody.status).toBe(400);
-      const badQuery = await call(h(), "GET", "/v1/consents?tenantId=nope", { token: user.token });
-      expect(paths(badQuery.body)).toEqual(["tenantId"]);
+      const badQuery = await expectStatus(consents.$get({ query: { tenantId: "nope" } }), 400);
+      expect(paths(badQuery)).toEqual(["tenantId"]);
       expect(await rowsOf(h(), "userConsents", user.userId)).toBe(0);
     });
   });
 
   describe("notification preferences", () => {
+    const preferences = (user: SignedUp) => api(h(), user.token).v1["notification-preferences"];
+
     it("stores one preference per scope, channel and category", async () => {
-      const put = (json: Record<string, unknown>) =>
-        call(h(), "PUT", "/v1/notification-preferences", { token: member.token, json });
-      const global = await put({ channel: "email", category: "billing", enabled: false });
-      expect(global.status).toBe(200);
-      expect(global.body.preference).toEqual({
+      const put = (json: PreferenceBody) => preferences(member).$put({ json });
+      const global = await expectStatus(put({ channel: "email", category: "billing", enabled: false }), 200);
+      expect(global.preference).toEqual({
         tenantId: null,
         channel: "email",
         category: "billing",
@@ -306,14 +344,12 @@ export function tenantDataSuite(h: () => Harness): void {
       });
       await put({ channel: "email", category: "billing", enabled: true });
       await put({ channel: "sms", category: "billing", enabled: true, tenantId });
-      const list = await call(h(), "GET", "/v1/notification-preferences", { token: member.token });
-      expect(list.body.preferences).toEqual([
+      const list = await expectStatus(preferences(member).$get({ query: {} }), 200);
+      expect(list.preferences).toEqual([
         expect.objectContaining({ channel: "email", enabled: true, tenantId: null }),
       ]);
-      const scoped = await call(h(), "GET", `/v1/notification-preferences?tenantId=${tenantId}`, {
-        token: member.token,
-      });
-      expect(scoped.body.preferences).toEqual([
+      const scoped = await expectStatus(preferences(member).$get({ query: { tenantId } }), 200);
+      expect(scoped.preferences).toEqual([
         expect.objectContaining({ channel: "sms", enabled: true, tenantId }),
       ]);
     });
@@ -325,24 +361,16 @@ export function tenantDataSuite(h: () => Harness): void {
         const written = Array.from({ length: 50 }, (_, i) => i % 3 === 0);
         const answers = await Promise.all(
           written.map((enabled) =>
-            call(h(), "PUT", "/v1/notification-preferences", {
-              token: user.token,
+            preferences(user).$put({
               json: { channel: "push", category: "security", enabled, ...(scope ? { tenantId: scope } : {}) },
             }),
           ),
         );
         expect(answers.map((a) => a.status)).toEqual(written.map(() => 200));
         expect(await rowsOf(h(), "userNotificationPreferences", user.userId)).toBe(1);
-        const list = await call(
-          h(),
-          "GET",
-          `/v1/notification-preferences${scope ? `?tenantId=${scope}` : ""}`,
-          {
-            token: user.token,
-          },
-        );
-        expect(list.body.preferences).toHaveLength(1);
-        expect(written).toContain(list.body.preferences[0].enabled);
+        const list = await expectStatus(preferences(user).$get({ query: { tenantId: scope } }), 200);
+        expect(list.preferences).toHaveLength(1);
+        expect(written).toContain(list.preferences[0]?.enabled);
       }
     });
 
@@ -350,34 +378,34 @@ export function tenantDataSuite(h: () => Harness): void {
       const user = await signUp(h());
       await addMember(h(), tenantId, owner, user);
       for (const scope of [{}, { tenantId }]) {
-        const res = await call(h(), "PUT", "/v1/notification-preferences", {
-          token: user.token,
-          json: { channel: "in_app", category: "digest", enabled: true, ...scope },
-        });
-        expect(res.status).toBe(200);
+        await expectStatus(
+          preferences(user).$put({
+            json: { channel: "in_app", category: "digest", enabled: true, ...scope },
+          }),
+          200,
+        );
         expect(h().lastRequestDb()?.stats.statements).toBeOneOf([1, 2]);
       }
     });
 
     it("rejects invalid preferences with field paths", async () => {
-      const res = await call(h(), "PUT", "/v1/notification-preferences", {
-        token: member.token,
-        json: { channel: "fax", category: "Bad Category", enabled: "yes", tenantId: 5 },
-      });
-      expect(res.status).toBe(400);
-      expect(paths(res.body)).toEqual(["category", "channel", "enabled", "tenantId"]);
-      const array = await call(h(), "PUT", "/v1/notification-preferences", { token: member.token, json: [] });
-      expect(array.status).toBe(400);
+      const res = await expectStatus(
+        preferences(member).$put({
+          // @ts-expect-error: no such channel; enabled is no boolean, tenantId no string.
+          json: { channel: "fax", category: "Bad Category", enabled: "yes", tenantId: 5 },
+        }),
+        400,
+      );
+      expect(paths(res)).toEqual(["category", "channel", "enabled", "tenantId"]);
+      // @ts-expect-error: an array, not a preference.
+      await expectStatus(preferences(member).$put({ json: [] }), 400);
     });
   });
 
   describe("usage", () => {
-    const post = (token: string, json: Record<string, unknown>, key?: string) =>
-      call(h(), "POST", "/v1/usage", {
-        token,
-        json,
-        ...(key !== undefined ? { headers: { "idempotency-key": key } } : {}),
-      });
+    const usage = (token: string) => api(h(), token).v1.usage;
+    const post = (token: string, json: IncrementBody, key?: string) =>
+      usage(token).$post({ header: { "idempotency-key": key }, json });
 
     it("adds exactly 200 after 200 concurrent increments of 1, globally and in a tenant", async () => {
       for (const scope of [{}, { tenantId }]) {
@@ -386,11 +414,11 @@ export function tenantDataSuite(h: () => Harness): void {
           Array.from({ length: 200 }, () => post(member.token, { feature: f, quantity: 1, ...scope })),
         );
         expect(answers.every((a) => a.status === 200)).toBe(true);
-        const totals = answers.map((a) => a.body.counter.total).sort((a, b) => a - b);
+        const bodies = await Promise.all(answers.map((a) => expectStatus(a, 200)));
+        const totals = bodies.map((b) => b.counter.total).sort((a, b) => a - b);
         expect(totals).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-        const qs = "tenantId" in scope ? `&tenantId=${tenantId}` : "";
-        const read = await call(h(), "GET", `/v1/usage?feature=${f}${qs}`, { token: member.token });
-        expect(read.body.total).toBe(200);
+        const read = await expectStatus(usage(member.token).$get({ query: { feature: f, ...scope } }), 200);
+        expect(read.total).toBe(200);
       }
     });
 
@@ -399,10 +427,9 @@ export function tenantDataSuite(h: () => Harness): void {
       await addMember(h(), tenantId, owner, user);
       const f = feature();
       for (const scope of [{}, { tenantId }]) {
-        const res = await post(user.token, { feature: f, quantity: 7, ...scope });
-        expect(res.status).toBe(200);
+        const res = await expectStatus(post(user.token, { feature: f, quantity: 7, ...scope }), 200);
         expect(h().lastRequestDb()?.stats.statements).toBeOneOf([1, 2]);
-        expect(res.body.counter).toEqual({
+        expect(res.counter).toEqual({
           feature: f,
           tenantId: "tenantId" in scope ? tenantId : null,
           period: "day",
@@ -420,8 +447,9 @@ export function tenantDataSuite(h: () => Harness): void {
         Array.from({ length: 20 }, () => post(member.token, body, "order-42")),
       );
       expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-      expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
-      expect(answers[0]?.body.counter.total).toBe(8);
+      const bodies = await Promise.all(answers.map((a) => expectStatus(a, 200)));
+      expect(new Set(bodies.map((b) => JSON.stringify(b))).size).toBe(1);
+      expect(bodies[0]?.counter.total).toBe(8);
 
       // Same JSON, other layout: the same answer. A different body: 409. Another key: counts.
       const reordered = await call(h(), "POST", "/v1/usage", {
@@ -429,17 +457,16 @@ export function tenantDataSuite(h: () => Harness): void {
         body: JSON.stringify({ quantity: 5, feature: f }, null, 2),
         headers: { "content-type": "application/json", "idempotency-key": "order-42" },
       });
-      expect(reordered.body).toEqual(answers[0]?.body);
-      const reused = await post(member.token, { feature: f, quantity: 6 }, "order-42");
-      expect(reused.status).toBe(409);
-      expect(reused.body.code).toBe("idempotency_key_reused");
-      const other = await post(member.token, body, "order-43");
-      expect(other.body.counter.total).toBe(13);
+      expect(reordered.body).toEqual(bodies[0]);
+      const reused = await expectStatus(post(member.token, { feature: f, quantity: 6 }, "order-42"), 409);
+      expect(reused.code).toBe("idempotency_key_reused");
+      const other = await expectStatus(post(member.token, body, "order-43"), 200);
+      expect(other.counter.total).toBe(13);
       // Keys are per user: another user's identical key is theirs alone.
-      const theirs = await post(admin.token, body, "order-42");
-      expect(theirs.body.counter.total).toBe(5);
-      const read = await call(h(), "GET", `/v1/usage?feature=${f}`, { token: member.token });
-      expect(read.body.total).toBe(13);
+      const theirs = await expectStatus(post(admin.token, body, "order-42"), 200);
+      expect(theirs.counter.total).toBe(5);
+      const read = await expectStatus(usage(member.token).$get({ query: { feature: f } }), 200);
+      expect(read.total).toBe(13);
     });
 
     it("replays within 24 hours and lets an expired key count again", async () => {
@@ -450,14 +477,14 @@ export function tenantDataSuite(h: () => Harness): void {
         const own = await createTenant(h(), user, "Replay");
         const f = feature();
         const body = { feature: f, quantity: 4, tenantId: own, occurredAt: new Date(t0).toISOString() };
-        const first = await post(user.token, body, "retry-me");
-        expect(first.body.counter).toMatchObject({ total: 4, periodStart: "2031-05-10" });
+        const first = await expectStatus(post(user.token, body, "retry-me"), 200);
+        expect(first.counter).toMatchObject({ total: 4, periodStart: "2031-05-10" });
         h().clock.advance(30 * 60 * 1000); // within the session idle lifetime
-        const replayed = await post(user.token, body, "retry-me");
-        expect(replayed.body).toEqual(first.body);
+        const replayed = await expectStatus(post(user.token, body, "retry-me"), 200);
+        expect(replayed).toEqual(first);
         h().clock.set(t0 + 24 * 60 * 60 * 1000 + 1000);
-        const again = await post(await relogin(h(), user), body, "retry-me");
-        expect(again.body.counter.total).toBe(8);
+        const again = await expectStatus(post(await relogin(h(), user), body, "retry-me"), 200);
+        expect(again.counter.total).toBe(8);
         expect(await rowsOf(h(), "usageIdempotencyKeys", user.userId)).toBe(1);
       } finally {
         h().clock.reset();
@@ -472,34 +499,36 @@ export function tenantDataSuite(h: () => Harness): void {
         const f = feature();
         const at = (ms: number) => new Date(t0 + ms).toISOString();
         const hour = 60 * 60 * 1000;
-        const ok = await post(user.token, { feature: f, quantity: 1, occurredAt: at(-167 * hour) });
-        expect(ok.body.counter.periodStart).toBe("2031-01-13");
-        expect((await post(user.token, { feature: f, quantity: 1, occurredAt: at(4 * 60_000) })).status).toBe(
+        const ok = await expectStatus(
+          post(user.token, { feature: f, quantity: 1, occurredAt: at(-167 * hour) }),
           200,
         );
+        expect(ok.counter.periodStart).toBe("2031-01-13");
+        await expectStatus(post(user.token, { feature: f, quantity: 1, occurredAt: at(4 * 60_000) }), 200);
         for (const occurredAt of [at(-169 * hour), at(6 * 60_000), "yesterday", "2031-01-20"]) {
           const res = await post(user.token, { feature: f, quantity: 1, occurredAt });
           expect(res.status, occurredAt).toBe(400);
-          expect(paths(res.body)).toEqual(["occurredAt"]);
+          expect(paths(await expectStatus(res, 400))).toEqual(["occurredAt"]);
         }
         for (const quantity of [0, 1_000_001, 1.5, "5", null]) {
+          // @ts-expect-error: "5" and null are no numbers.
           const res = await post(user.token, { feature: f, quantity });
           expect(res.status, String(quantity)).toBe(400);
-          expect(paths(res.body)).toEqual(["quantity"]);
+          expect(paths(await expectStatus(res, 400))).toEqual(["quantity"]);
         }
-        const badFeature = await post(user.token, { feature: "Not A Slug", quantity: 1 });
-        expect(paths(badFeature.body)).toEqual(["feature"]);
+        const badFeature = await expectStatus(post(user.token, { feature: "Not A Slug", quantity: 1 }), 400);
+        expect(paths(badFeature)).toEqual(["feature"]);
         for (const key of ["", "has space", "x".repeat(256), "tab\there"]) {
           const res = await post(user.token, { feature: f, quantity: 1 }, key);
           expect(res.status, JSON.stringify(key)).toBe(400);
-          expect(paths(res.body)).toEqual(["Idempotency-Key"]);
+          expect(paths(await expectStatus(res, 400))).toEqual(["Idempotency-Key"]);
         }
-        const longest = await post(user.token, { feature: f, quantity: 1 }, "~".repeat(255));
-        expect(longest.status).toBe(200);
-        const read = await call(h(), "GET", `/v1/usage?feature=${f}&from=2031-01-01&to=2031-01-31`, {
-          token: user.token,
-        });
-        expect(read.body.total).toBe(3);
+        await expectStatus(post(user.token, { feature: f, quantity: 1 }, "~".repeat(255)), 200);
+        const read = await expectStatus(
+          usage(user.token).$get({ query: { feature: f, from: "2031-01-01", to: "2031-01-31" } }),
+          200,
+        );
+        expect(read.total).toBe(3);
       } finally {
         h().clock.reset();
       }
@@ -517,22 +546,18 @@ export function tenantDataSuite(h: () => Harness): void {
         }
         await post(user.token, { feature: feature(), quantity: 100 });
 
-        const byDay = await call(h(), "GET", `/v1/usage?feature=${f}`, { token: user.token });
-        expect(byDay.status).toBe(200);
-        expect(byDay.body.series).toHaveLength(30);
-        expect(byDay.body.series[0]).toEqual({ periodStart: "2031-02-01", total: 0 });
-        expect(byDay.body.series.at(-1)).toEqual({ periodStart: "2031-03-02", total: 20 });
-        expect(byDay.body.total).toBe(35);
+        const series = usage(user.token);
+        const byDay = await expectStatus(series.$get({ query: { feature: f } }), 200);
+        expect(byDay.series).toHaveLength(30);
+        expect(byDay.series[0]).toEqual({ periodStart: "2031-02-01", total: 0 });
+        expect(byDay.series.at(-1)).toEqual({ periodStart: "2031-03-02", total: 20 });
+        expect(byDay.total).toBe(35);
 
-        const byMonth = await call(
-          h(),
-          "GET",
-          `/v1/usage?feature=${f}&granularity=month&from=2031-01-15&to=2031-03-31`,
-          {
-            token: user.token,
-          },
+        const byMonth = await expectStatus(
+          series.$get({ query: { feature: f, granularity: "month", from: "2031-01-15", to: "2031-03-31" } }),
+          200,
         );
-        expect(byMonth.body).toEqual({
+        expect(byMonth).toEqual({
           series: [
             { periodStart: "2031-01-01", total: 0 },
             { periodStart: "2031-02-01", total: 5 },
@@ -540,35 +565,36 @@ export function tenantDataSuite(h: () => Harness): void {
           ],
           total: 35,
         });
-        const window = await call(h(), "GET", `/v1/usage?feature=${f}&from=2031-02-28&to=2031-03-01`, {
-          token: user.token,
-        });
-        expect(window.body.series.map((p: { total: number }) => p.total)).toEqual([3, 10]);
-        const allFeatures = await call(
-          h(),
-          "GET",
-          "/v1/usage?granularity=month&from=2031-03-01&to=2031-03-31",
-          {
-            token: user.token,
-          },
+        const window = await expectStatus(
+          series.$get({ query: { feature: f, from: "2031-02-28", to: "2031-03-01" } }),
+          200,
         );
-        expect(allFeatures.body.total).toBe(130);
+        expect(window.series.map((p) => p.total)).toEqual([3, 10]);
+        const allFeatures = await expectStatus(
+          series.$get({ query: { granularity: "month", from: "2031-03-01", to: "2031-03-31" } }),
+          200,
+        );
+        expect(allFeatures.total).toBe(130);
 
-        for (const qs of [
-          "from=2031-03-05&to=2031-03-01",
-          "from=2031-13-01",
-          "to=yesterday",
-          "granularity=week",
-          "scope=all",
-        ]) {
-          const res = await call(h(), "GET", `/v1/usage?${qs}`, { token: user.token });
-          expect(res.status, qs).toBe(400);
-          expect(res.body.errors).toHaveLength(1);
+        const invalid: SeriesQuery[] = [
+          { from: "2031-03-05", to: "2031-03-01" },
+          { from: "2031-13-01" },
+          { to: "yesterday" },
+          // @ts-expect-error: no such granularity.
+          { granularity: "week" },
+          // @ts-expect-error: no such scope.
+          { scope: "all" },
+        ];
+        for (const query of invalid) {
+          const res = await series.$get({ query });
+          expect(res.status, JSON.stringify(query)).toBe(400);
+          expect((await expectStatus(res, 400)).errors).toHaveLength(1);
         }
-        const tooLong = await call(h(), "GET", "/v1/usage?from=2029-01-01&to=2031-03-01", {
-          token: user.token,
-        });
-        expect(paths(tooLong.body)).toEqual(["from"]);
+        const tooLong = await expectStatus(
+          series.$get({ query: { from: "2029-01-01", to: "2031-03-01" } }),
+          400,
+        );
+        expect(paths(tooLong)).toEqual(["from"]);
       } finally {
         h().clock.reset();
       }
@@ -581,19 +607,19 @@ export function tenantDataSuite(h: () => Harness): void {
       await post(member.token, { feature: f, quantity: 100, tenantId });
       await post(member.token, { feature: f, quantity: 1000 }); // global: not the tenant's
 
-      const qs = `feature=${f}&tenantId=${tenantId}`;
+      const query = { feature: f, tenantId };
       for (const who of [owner, admin]) {
-        const res = await call(h(), "GET", `/v1/usage?${qs}&scope=tenant`, { token: who.token });
-        expect(res.status).toBe(200);
-        expect(res.body.total).toBe(111);
+        const res = await expectStatus(usage(who.token).$get({ query: { ...query, scope: "tenant" } }), 200);
+        expect(res.total).toBe(111);
       }
-      const mine = await call(h(), "GET", `/v1/usage?${qs}`, { token: member.token });
-      expect(mine.body.total).toBe(100);
-      const denied = await call(h(), "GET", `/v1/usage?${qs}&scope=tenant`, { token: member.token });
-      expect(denied.status).toBe(403);
-      const missing = await call(h(), "GET", `/v1/usage?feature=${f}&scope=tenant`, { token: owner.token });
-      expect(missing.status).toBe(400);
-      expect(paths(missing.body)).toEqual(["tenantId"]);
+      const mine = await expectStatus(usage(member.token).$get({ query }), 200);
+      expect(mine.total).toBe(100);
+      await expectStatus(usage(member.token).$get({ query: { ...query, scope: "tenant" } }), 403);
+      const missing = await expectStatus(
+        usage(owner.token).$get({ query: { feature: f, scope: "tenant" } }),
+        400,
+      );
+      expect(paths(missing)).toEqual(["tenantId"]);
     });
   });
 }

@@ -1,22 +1,22 @@
 /** Tenants, memberships and the tenant security-event feed. */
+import type { InferRequestType } from "hono/client";
 import { expect, it } from "vitest";
-import { addMember, createTenant, signUp } from "../support/fixtures";
-import { call, type Harness } from "../support/harness";
+import { addMember, createTenant, type SignedUp, signUp } from "../support/fixtures";
+import { api, expectStatus, type Harness } from "../support/harness";
 
 export function tenantsSuite(h: () => Harness): void {
+  const tenants = (user: SignedUp) => api(h(), user.token).v1.tenants;
+
   it("creates a tenant owned by the caller and lists it with the role", async () => {
     const owner = await signUp(h());
-    const res = await call(h(), "POST", "/v1/tenants", { token: owner.token, json: { name: "  Acme  " } });
-    expect(res.status).toBe(201);
-    expect(res.body).toEqual({
+    const created = await expectStatus(tenants(owner).$post({ json: { name: "  Acme  " } }), 201);
+    expect(created).toEqual({
       tenant: { id: expect.any(String), name: "Acme", createdAt: expect.any(String) },
       role: "owner",
     });
-    const list = await call(h(), "GET", "/v1/tenants", { token: owner.token });
-    expect(list.body.tenants).toEqual([{ tenant: res.body.tenant, role: "owner" }]);
-    expect((await call(h(), "POST", "/v1/tenants", { token: owner.token, json: { name: "" } })).status).toBe(
-      400,
-    );
+    const list = await expectStatus(tenants(owner).$get(), 200);
+    expect(list.tenants).toEqual([{ tenant: created.tenant, role: "owner" }]);
+    await expectStatus(tenants(owner).$post({ json: { name: "" } }), 400);
   });
 
   it("adds members by email: 404 for unknown, 409 for existing, 403 for plain members", async () => {
@@ -26,32 +26,34 @@ export function tenantsSuite(h: () => Harness): void {
     const tenantId = await createTenant(h(), owner);
     await addMember(h(), tenantId, owner, admin, "admin");
     await addMember(h(), tenantId, admin, member, "member");
-    const again = await call(h(), "POST", `/v1/tenants/${tenantId}/members`, {
-      token: owner.token,
-      json: { email: member.email, role: "admin" },
-    });
-    expect(again.status).toBe(409);
-    expect(again.body.code).toBe("already_member");
-    const unknown = await call(h(), "POST", `/v1/tenants/${tenantId}/members`, {
-      token: owner.token,
-      json: { email: "nobody-here@example.test", role: "member" },
-    });
-    expect(unknown.status).toBe(404);
+    const members = (by: SignedUp) => tenants(by)[":tenantId"].members;
+    const again = await expectStatus(
+      members(owner).$post({ param: { tenantId }, json: { email: member.email, role: "admin" } }),
+      409,
+    );
+    expect(again.code).toBe("already_member");
+    await expectStatus(
+      members(owner).$post({
+        param: { tenantId },
+        json: { email: "nobody-here@example.test", role: "member" },
+      }),
+      404,
+    );
     const outsider = await signUp(h());
-    const byMember = await call(h(), "POST", `/v1/tenants/${tenantId}/members`, {
-      token: member.token,
-      json: { email: outsider.email, role: "member" },
-    });
-    expect(byMember.status).toBe(403);
-    const badRole = await call(h(), "POST", `/v1/tenants/${tenantId}/members`, {
-      token: owner.token,
-      json: { email: outsider.email, role: "owner" },
-    });
-    expect(badRole.status).toBe(400);
-    const list = await call(h(), "GET", "/v1/tenants", { token: member.token });
-    expect(list.body.tenants).toEqual([
-      { tenant: expect.objectContaining({ id: tenantId }), role: "member" },
-    ]);
+    await expectStatus(
+      members(member).$post({ param: { tenantId }, json: { email: outsider.email, role: "member" } }),
+      403,
+    );
+    await expectStatus(
+      members(owner).$post({
+        param: { tenantId },
+        // @ts-expect-error: "owner" is not a role a member is added with.
+        json: { email: outsider.email, role: "owner" },
+      }),
+      400,
+    );
+    const list = await expectStatus(tenants(member).$get(), 200);
+    expect(list.tenants).toEqual([{ tenant: expect.objectContaining({ id: tenantId }), role: "member" }]);
   });
 
   it("removes members: admins cannot remove owners, the last owner stays", async () => {
@@ -61,18 +63,16 @@ export function tenantsSuite(h: () => Harness): void {
     const tenantId = await createTenant(h(), owner);
     await addMember(h(), tenantId, owner, admin, "admin");
     await addMember(h(), tenantId, owner, member);
-    const path = (u: { userId: string }) => `/v1/tenants/${tenantId}/members/${u.userId}`;
-    const adminOnOwner = await call(h(), "DELETE", path(owner), { token: admin.token });
-    expect(adminOnOwner.status).toBe(403);
-    expect(adminOnOwner.body.code).toBe("forbidden");
-    const lastOwner = await call(h(), "DELETE", path(owner), { token: owner.token });
-    expect(lastOwner.status).toBe(409);
-    expect(lastOwner.body.code).toBe("last_owner");
-    expect((await call(h(), "DELETE", path(member), { token: admin.token })).status).toBe(204);
-    expect((await call(h(), "DELETE", path(member), { token: admin.token })).status).toBe(404);
-    expect((await call(h(), "GET", "/v1/tenants", { token: member.token })).body.tenants).toEqual([]);
-    const bad = await call(h(), "DELETE", `/v1/tenants/${tenantId}/members/xyz`, { token: owner.token });
-    expect(bad.status).toBe(400);
+    const remove = (by: SignedUp, u: { userId: string }) =>
+      tenants(by)[":tenantId"].members[":userId"].$delete({ param: { tenantId, userId: u.userId } });
+    const adminOnOwner = await expectStatus(remove(admin, owner), 403);
+    expect(adminOnOwner.code).toBe("forbidden");
+    const lastOwner = await expectStatus(remove(owner, owner), 409);
+    expect(lastOwner.code).toBe("last_owner");
+    await expectStatus(remove(admin, member), 204);
+    await expectStatus(remove(admin, member), 404);
+    expect((await expectStatus(tenants(member).$get(), 200)).tenants).toEqual([]);
+    await expectStatus(remove(owner, { userId: "xyz" }), 400);
   });
 
   it("never leaves a tenant without an owner when two owners remove each other at once", async () => {
@@ -87,10 +87,9 @@ export function tenantsSuite(h: () => Harness): void {
       .update(t.tenantMemberships)
       .set({ role: "owner" })
       .where(and(eq(t.tenantMemberships.tenantId, tenantId), eq(t.tenantMemberships.userId, b.userId)));
-    const [ra, rb] = await Promise.all([
-      call(h(), "DELETE", `/v1/tenants/${tenantId}/members/${b.userId}`, { token: a.token }),
-      call(h(), "DELETE", `/v1/tenants/${tenantId}/members/${a.userId}`, { token: b.token }),
-    ]);
+    const remove = (by: SignedUp, u: SignedUp) =>
+      tenants(by)[":tenantId"].members[":userId"].$delete({ param: { tenantId, userId: u.userId } });
+    const [ra, rb] = await Promise.all([remove(a, b), remove(b, a)]);
     const statuses = [ra.status, rb.status].sort();
     expect(statuses[0]).toBe(204);
     expect(statuses[1]).not.toBe(204);
@@ -106,39 +105,47 @@ export function tenantsSuite(h: () => Harness): void {
     const member = await signUp(h());
     const tenantId = await createTenant(h(), owner);
     await addMember(h(), tenantId, owner, member);
-    const feed = await call(h(), "GET", `/v1/tenants/${tenantId}/security-events`, { token: owner.token });
-    expect(feed.status).toBe(200);
-    expect(feed.body.events[0]).toMatchObject({ type: "tenant.member_added", tenantId });
-    expect(feed.body.events[0].metadata).toEqual({ memberUserId: member.userId, role: "member" });
-    expect(
-      (await call(h(), "GET", `/v1/tenants/${tenantId}/security-events`, { token: member.token })).status,
-    ).toBe(403);
+    const feed = (by: SignedUp) =>
+      tenants(by)[":tenantId"]["security-events"].$get({ param: { tenantId }, query: {} });
+    const events = (await expectStatus(feed(owner), 200)).events;
+    expect(events[0]).toMatchObject({ type: "tenant.member_added", tenantId });
+    expect(events[0]?.metadata).toEqual({ memberUserId: member.userId, role: "member" });
+    await expectStatus(feed(member), 403);
   });
 
   it("pages security events newest first with an opaque cursor", async () => {
     const user = await signUp(h());
     for (let i = 0; i < 3; i++)
-      await call(h(), "POST", "/v1/auth/login", { json: { email: user.email, password: "wrong wrong!" } });
-    const first = await call(h(), "GET", "/v1/security-events?limit=2", { token: user.token });
-    expect(first.status).toBe(200);
-    expect(first.body.events).toHaveLength(2);
-    expect(first.body.nextCursor).toEqual(expect.any(String));
-    const rest = await call(h(), "GET", `/v1/security-events?limit=100&cursor=${first.body.nextCursor}`, {
-      token: user.token,
-    });
-    expect(rest.body.nextCursor).toBeNull();
-    const all = [...first.body.events, ...rest.body.events];
+      await api(h()).v1.auth.login.$post({ json: { email: user.email, password: "wrong wrong!" } });
+    const events = api(h(), user.token).v1["security-events"];
+    const first = await expectStatus(events.$get({ query: { limit: "2" } }), 200);
+    expect(first.events).toHaveLength(2);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const rest = await expectStatus(
+      events.$get({ query: { limit: "100", cursor: String(first.nextCursor) } }),
+      200,
+    );
+    expect(rest.nextCursor).toBeNull();
+    const all = [...first.events, ...rest.events];
     // register, login_succeeded, 3 login_failed
     expect(all).toHaveLength(5);
-    const ids = all.map((e: { id: string }) => e.id);
+    const ids = all.map((e) => e.id);
     expect([...ids].sort().reverse()).toEqual(ids);
     for (const e of all) {
       expect(e.requestId).toEqual(expect.any(String));
       expect(e.ipHash).toMatch(/^[0-9a-f]{64}$/);
     }
-    for (const q of ["limit=0", "limit=101", "limit=x", "cursor=garbage", "type=nope"]) {
-      const res = await call(h(), "GET", `/v1/security-events?${q}`, { token: user.token });
-      expect(res.status, q).toBe(400);
+    const invalid: InferRequestType<typeof events.$get>["query"][] = [
+      { limit: "0" },
+      { limit: "101" },
+      { limit: "x" },
+      { cursor: "garbage" },
+      // @ts-expect-error: no such event type.
+      { type: "nope" },
+    ];
+    for (const query of invalid) {
+      const res = await events.$get({ query });
+      expect(res.status, JSON.stringify(query)).toBe(400);
     }
   });
 }
