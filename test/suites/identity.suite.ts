@@ -1,50 +1,63 @@
 /** Registration, login and request-body handling through the HTTP interface. */
 import { expect, it } from "vitest";
 import { PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
-import { call, type Harness, makeHarness } from "../support/harness";
+import { api, call, expectStatus, type Harness, makeHarness } from "../support/harness";
 
 export function identitySuite(h: () => Harness): void {
   it("registers an account and refuses the same email again, whatever its case and spaces", async () => {
     const email = uniqueEmail();
-    const res = await call(h(), "POST", "/v1/auth/register", {
-      json: { email: `  ${email.toUpperCase()} `, password: PASSWORD, displayName: "Ada" },
-    });
-    expect(res.status).toBe(201);
-    expect(res.body.user).toEqual({
+    const res = await expectStatus(
+      api(h()).v1.auth.register.$post({
+        json: { email: `  ${email.toUpperCase()} `, password: PASSWORD, displayName: "Ada" },
+      }),
+      201,
+    );
+    expect(res.user).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       email,
       displayName: "Ada",
       createdAt: expect.any(String),
     });
-    const again = await call(h(), "POST", "/v1/auth/register", { json: { email, password: PASSWORD } });
-    expect(again.status).toBe(409);
-    expect(again.body.code).toBe("email_taken");
+    const again = await expectStatus(
+      api(h()).v1.auth.register.$post({ json: { email, password: PASSWORD } }),
+      409,
+    );
+    expect(again.code).toBe("email_taken");
   });
 
   it("refuses weak passwords with weak_password, counting code points", async () => {
     for (const password of ["short", "x".repeat(129), "password123", "Password1", "🔒🔒🔒🔒🔒🔒🔒"]) {
-      const res = await call(h(), "POST", "/v1/auth/register", { json: { email: uniqueEmail(), password } });
+      const res = await api(h()).v1.auth.register.$post({ json: { email: uniqueEmail(), password } });
       expect(res.status, password).toBe(400);
-      expect(res.body.code).toBe("weak_password");
+      expect((await expectStatus(res, 400)).code).toBe("weak_password");
     }
-    const emoji = await call(h(), "POST", "/v1/auth/register", {
-      json: { email: uniqueEmail(), password: "🔒🔒🔒🔒🔒🔒🔒🔑" },
-    });
-    expect(emoji.status).toBe(201);
+    await expectStatus(
+      api(h()).v1.auth.register.$post({ json: { email: uniqueEmail(), password: "🔒🔒🔒🔒🔒🔒🔒🔑" } }),
+      201,
+    );
   });
 
   it("answers validation errors with dotted paths before any lookup", async () => {
-    const res = await call(h(), "POST", "/v1/auth/register", {
-      json: { email: "not-an-email", password: 5, displayName: "" },
-    });
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe("invalid_request");
-    const paths = res.body.errors.map((e: { path: string }) => e.path).sort();
+    const res = await expectStatus(
+      api(h()).v1.auth.register.$post({
+        json: {
+          email: "not-an-email",
+          // @ts-expect-error the password must be a string
+          password: 5,
+          displayName: "",
+        },
+      }),
+      400,
+    );
+    expect(res.code).toBe("invalid_request");
+    const paths = res.errors?.map((e) => e.path).sort();
     expect(paths).toEqual(["displayName", "email", "password"]);
-    const long = await call(h(), "POST", "/v1/auth/register", {
-      json: { email: `${"a".repeat(250)}@example.test`, password: PASSWORD },
-    });
-    expect(long.status).toBe(400);
+    await expectStatus(
+      api(h()).v1.auth.register.$post({
+        json: { email: `${"a".repeat(250)}@example.test`, password: PASSWORD },
+      }),
+      400,
+    );
   });
 
   it("answers 400, 415 and 413 for malformed JSON, a wrong content type and a 70 KiB body", async () => {
@@ -66,17 +79,13 @@ export function identitySuite(h: () => Harness): void {
     expect(wrongType.body.code).toBe("unsupported_media_type");
     expect(wrongType.body.requestId).toBeTruthy();
 
-    const big = JSON.stringify({ email: uniqueEmail(), password: "x".repeat(70 * 1024) });
-    const tooLarge = await call(h(), "POST", url, {
-      body: big,
-      headers: { "content-type": "application/json" },
-    });
-    expect(tooLarge.status).toBe(413);
-    expect(tooLarge.body.code).toBe("payload_too_large");
-    expect(tooLarge.body.requestId).toBeTruthy();
+    const oversized = { email: uniqueEmail(), password: "x".repeat(70 * 1024) };
+    const tooLarge = await expectStatus(api(h()).v1.auth.register.$post({ json: oversized }), 413);
+    expect(tooLarge.code).toBe("payload_too_large");
+    expect(tooLarge.requestId).toBeTruthy();
 
     // Without Content-Length (a stream): still 413.
-    const bytes = new TextEncoder().encode(big);
+    const bytes = new TextEncoder().encode(JSON.stringify(oversized));
     const stream = new ReadableStream({
       start(controller) {
         for (let i = 0; i < bytes.length; i += 8192) controller.enqueue(bytes.slice(i, i + 8192));
@@ -110,48 +119,48 @@ export function identitySuite(h: () => Harness): void {
 
   it("logs in without MFA at aal 1 and shows the token once", async () => {
     const email = uniqueEmail();
-    await call(h(), "POST", "/v1/auth/register", { json: { email, password: PASSWORD } });
-    const res = await call(h(), "POST", "/v1/auth/login", {
-      json: { email: email.toUpperCase(), password: PASSWORD },
-    });
-    expect(res.status).toBe(200);
-    expect(res.body.status).toBe("authenticated");
-    expect(res.body.session).toEqual({
+    await api(h()).v1.auth.register.$post({ json: { email, password: PASSWORD } });
+    const res = await expectStatus(
+      api(h()).v1.auth.login.$post({ json: { email: email.toUpperCase(), password: PASSWORD } }),
+      200,
+    );
+    expect(res.status).toBe("authenticated");
+    if (res.status !== "authenticated") throw new Error("expected a session");
+    expect(res.session).toEqual({
       token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       id: expect.any(String),
       aal: 1,
       expiresAt: expect.any(String),
     });
-    expect(res.body.user.email).toBe(email);
-    const me = await call(h(), "GET", "/v1/me", { token: res.body.session.token });
-    expect(me.status).toBe(200);
-    expect(me.body).toEqual({
-      user: res.body.user,
-      session: { id: res.body.session.id, aal: 1, expiresAt: res.body.session.expiresAt },
+    expect(res.user.email).toBe(email);
+    const me = await expectStatus(api(h(), res.session.token).v1.me.$get(), 200);
+    expect(me).toEqual({
+      user: res.user,
+      session: { id: res.session.id, aal: 1, expiresAt: res.session.expiresAt },
       mfa: { enabled: false, verifiedFactors: 0, recoveryCodesRemaining: 0 },
     });
   });
 
   it("answers a wrong password and an unknown email alike, and records only the first on the account", async () => {
     const user = await signUp(h());
-    const wrong = await call(h(), "POST", "/v1/auth/login", {
+    const wrong = await api(h()).v1.auth.login.$post({
       json: { email: user.email, password: "wrong password!" },
     });
-    const unknown = await call(h(), "POST", "/v1/auth/login", {
+    const unknown = await api(h()).v1.auth.login.$post({
       json: { email: uniqueEmail(), password: PASSWORD },
     });
-    for (const res of [wrong, unknown]) {
-      expect(res.status).toBe(401);
-      expect(res.body.code).toBe("invalid_credentials");
-    }
-    const { requestId: _a, ...a } = wrong.body;
-    const { requestId: _b, ...b } = unknown.body;
+    const wrongBody = await expectStatus(wrong, 401);
+    const unknownBody = await expectStatus(unknown, 401);
+    for (const body of [wrongBody, unknownBody]) expect(body.code).toBe("invalid_credentials");
+    const { requestId: _a, ...a } = wrongBody;
+    const { requestId: _b, ...b } = unknownBody;
     expect(a).toEqual(b);
-    const events = await call(h(), "GET", "/v1/security-events?type=auth.login_failed", {
-      token: user.token,
-    });
-    expect(events.body.events).toHaveLength(1);
-    expect(events.body.events[0].requestId).toBe(wrong.headers.get("x-request-id"));
+    const events = await expectStatus(
+      api(h(), user.token).v1["security-events"].$get({ query: { type: "auth.login_failed" } }),
+      200,
+    );
+    expect(events.events).toHaveLength(1);
+    expect(events.events[0]?.requestId).toBe(wrong.headers.get("x-request-id"));
     const { db, t } = h().open();
     const rows = await db.select().from(t.securityEvents);
     const orphan = rows.filter((r) => r.requestId === unknown.headers.get("x-request-id"));
@@ -167,36 +176,36 @@ export function identitySuite(h: () => Harness): void {
     });
     const user = await signUp(strict);
     for (let i = 0; i < 5; i++) {
-      const ok = await call(strict, "POST", "/v1/auth/login", {
-        json: { email: user.email, password: PASSWORD },
-      });
-      expect(ok.status).toBe(200);
+      await expectStatus(
+        api(strict).v1.auth.login.$post({ json: { email: user.email, password: PASSWORD } }),
+        200,
+      );
     }
     for (let i = 0; i < 3; i++) {
-      const bad = await call(strict, "POST", "/v1/auth/login", {
-        json: { email: user.email, password: "nope nope nope" },
-      });
-      expect(bad.status).toBe(401);
+      await expectStatus(
+        api(strict).v1.auth.login.$post({ json: { email: user.email, password: "nope nope nope" } }),
+        401,
+      );
     }
-    const limited = await call(strict, "POST", "/v1/auth/login", {
+    const limited = await api(strict).v1.auth.login.$post({
       json: { email: user.email, password: PASSWORD },
     });
-    expect(limited.status).toBe(429);
-    expect(limited.body.code).toBe("rate_limited");
+    expect((await expectStatus(limited, 429)).code).toBe("rate_limited");
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(limited.headers.get("ratelimit-limit")).toBe("3");
     expect(limited.headers.get("ratelimit-remaining")).toBe("0");
     expect(Number(limited.headers.get("ratelimit-reset"))).toBeGreaterThan(0);
-    const events = await call(strict, "GET", "/v1/security-events?type=auth.rate_limited", {
-      token: user.token,
-    });
-    expect(events.body.events.length).toBeGreaterThanOrEqual(1);
+    const events = await expectStatus(
+      api(strict, user.token).v1["security-events"].$get({ query: { type: "auth.rate_limited" } }),
+      200,
+    );
+    expect(events.events.length).toBeGreaterThanOrEqual(1);
     // The window passes: allowed again.
     strict.clock.advance(31 * 60_000);
-    const again = await call(strict, "POST", "/v1/auth/login", {
-      json: { email: user.email, password: PASSWORD },
-    });
-    expect(again.status).toBe(200);
+    await expectStatus(
+      api(strict).v1.auth.login.$post({ json: { email: user.email, password: PASSWORD } }),
+      200,
+    );
   });
 
   it("ignores X-Forwarded-For unless trusted proxies are configured", async () => {
@@ -207,15 +216,15 @@ export function identitySuite(h: () => Harness): void {
     });
     const email = uniqueEmail();
     for (let i = 0; i < 2; i++) {
-      await call(strict, "POST", "/v1/auth/login", {
-        json: { email, password: PASSWORD },
-        headers: { "x-forwarded-for": `198.51.100.${i}`, "x-test-client-ip": "192.0.2.99" },
-      });
+      await api(strict).v1.auth.login.$post(
+        { json: { email, password: PASSWORD } },
+        { headers: { "x-forwarded-for": `198.51.100.${i}`, "x-test-client-ip": "192.0.2.99" } },
+      );
     }
-    const third = await call(strict, "POST", "/v1/auth/login", {
-      json: { email: uniqueEmail(), password: PASSWORD },
-      headers: { "x-forwarded-for": "198.51.100.77", "x-test-client-ip": "192.0.2.99" },
-    });
-    expect(third.status).toBe(429);
+    const third = api(strict).v1.auth.login.$post(
+      { json: { email: uniqueEmail(), password: PASSWORD } },
+      { headers: { "x-forwarded-for": "198.51.100.77", "x-test-client-ip": "192.0.2.99" } },
+    );
+    await expectStatus(third, 429);
   });
 }

@@ -2,57 +2,65 @@
 import { expect, it } from "vitest";
 import { sweepExpired } from "../../db/sweep";
 import { PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
-import { call, type Harness, makeHarness } from "../support/harness";
+import { api, call, expectStatus, type Harness, makeHarness } from "../support/harness";
 
 const NEW_PASSWORD = "an entirely new passphrase";
 
-async function login(h: Harness, email: string, password = PASSWORD) {
-  const res = await call(h, "POST", "/v1/auth/login", { json: { email, password } });
-  return res;
+function login(h: Harness, email: string, password = PASSWORD) {
+  return api(h).v1.auth.login.$post({ json: { email, password } });
+}
+
+/** Logs in (no MFA) and returns the new session. */
+async function loginSession(h: Harness, email: string) {
+  const body = await expectStatus(login(h, email), 200);
+  if (body.status !== "authenticated") throw new Error("expected a session");
+  return body.session;
 }
 
 export function sessionsSuite(h: () => Harness): void {
   it("lists live sessions, marks the current one and revokes another", async () => {
     const user = await signUp(h());
-    const second = (await login(h(), user.email)).body.session;
-    const list = await call(h(), "GET", "/v1/auth/sessions", { token: user.token });
-    expect(list.status).toBe(200);
-    expect(list.body.sessions.map((s: { id: string }) => s.id).sort()).toEqual(
-      [user.sessionId, second.id].sort(),
-    );
-    expect(list.body.sessions.find((s: { current: boolean }) => s.current).id).toBe(user.sessionId);
+    const second = await loginSession(h(), user.email);
+    const list = await expectStatus(api(h(), user.token).v1.auth.sessions.$get(), 200);
+    expect(list.sessions.map((s) => s.id).sort()).toEqual([user.sessionId, second.id].sort());
+    expect(list.sessions.find((s) => s.current)?.id).toBe(user.sessionId);
 
-    const del = await call(h(), "DELETE", `/v1/auth/sessions/${second.id}`, { token: user.token });
-    expect(del.status).toBe(204);
-    expect((await call(h(), "GET", "/v1/me", { token: second.token })).status).toBe(401);
-    const after = await call(h(), "GET", "/v1/auth/sessions", { token: user.token });
-    expect(after.body.sessions).toHaveLength(1);
-    const events = await call(h(), "GET", "/v1/security-events?type=session.revoked", { token: user.token });
-    expect(events.body.events).toHaveLength(1);
+    await expectStatus(
+      api(h(), user.token).v1.auth.sessions[":id"].$delete({ param: { id: second.id } }),
+      204,
+    );
+    await expectStatus(api(h(), second.token).v1.me.$get(), 401);
+    const after = await expectStatus(api(h(), user.token).v1.auth.sessions.$get(), 200);
+    expect(after.sessions).toHaveLength(1);
+    const events = await expectStatus(
+      api(h(), user.token).v1["security-events"].$get({ query: { type: "session.revoked" } }),
+      200,
+    );
+    expect(events.events).toHaveLength(1);
   });
 
   it("answers 404 for an unknown or another user's session and 400 for a malformed id", async () => {
     const a = await signUp(h());
     const b = await signUp(h());
-    const other = await call(h(), "DELETE", `/v1/auth/sessions/${b.sessionId}`, { token: a.token });
-    expect(other.status).toBe(404);
-    expect(other.body.code).toBe("not_found");
-    expect((await call(h(), "GET", "/v1/me", { token: b.token })).status).toBe(200);
-    const unknown = await call(h(), "DELETE", `/v1/auth/sessions/${crypto.randomUUID()}`, { token: a.token });
-    expect(unknown.status).toBe(404);
-    const bad = await call(h(), "DELETE", "/v1/auth/sessions/not-a-uuid", { token: a.token });
-    expect(bad.status).toBe(400);
-    expect(bad.body.errors[0].path).toBe("id");
+    const sessions = api(h(), a.token).v1.auth.sessions;
+    const other = await expectStatus(sessions[":id"].$delete({ param: { id: b.sessionId } }), 404);
+    expect(other.code).toBe("not_found");
+    await expectStatus(api(h(), b.token).v1.me.$get(), 200);
+    await expectStatus(sessions[":id"].$delete({ param: { id: crypto.randomUUID() } }), 404);
+    const bad = await expectStatus(sessions[":id"].$delete({ param: { id: "not-a-uuid" } }), 400);
+    expect(bad.errors?.[0]?.path).toBe("id");
   });
 
   it("logs out: the token stops working and the event is recorded", async () => {
     const user = await signUp(h());
-    const keep = (await login(h(), user.email)).body.session.token;
-    const out = await call(h(), "POST", "/v1/auth/logout", { token: user.token });
-    expect(out.status).toBe(204);
-    expect((await call(h(), "GET", "/v1/me", { token: user.token })).status).toBe(401);
-    const events = await call(h(), "GET", "/v1/security-events?type=auth.logout", { token: keep });
-    expect(events.body.events).toHaveLength(1);
+    const keep = (await loginSession(h(), user.email)).token;
+    await expectStatus(api(h(), user.token).v1.auth.logout.$post(), 204);
+    await expectStatus(api(h(), user.token).v1.me.$get(), 401);
+    const events = await expectStatus(
+      api(h(), keep).v1["security-events"].$get({ query: { type: "auth.logout" } }),
+      200,
+    );
+    expect(events.events).toHaveLength(1);
   });
 
   it("expires idle sessions, renews on use, and ends every session at its absolute lifetime", async () => {
@@ -71,28 +79,26 @@ export function sessionsSuite(h: () => Harness): void {
     // Used every 9 minutes: the idle expiry moves, until the absolute one (25 min) is reached.
     for (const minutes of [9, 18]) {
       timed.clock.set(start + minutes * 60_000);
-      expect((await call(timed, "GET", "/v1/me", { token: user.token })).status).toBe(200);
+      await expectStatus(api(timed, user.token).v1.me.$get(), 200);
     }
     timed.clock.set(start + 26 * 60_000);
-    expect((await call(timed, "GET", "/v1/me", { token: user.token })).status).toBe(401);
+    await expectStatus(api(timed, user.token).v1.me.$get(), 401);
 
     const idle = await signUp(timed);
     timed.clock.advance(11 * 60_000);
-    expect((await call(timed, "GET", "/v1/me", { token: idle.token })).status).toBe(401);
+    await expectStatus(api(timed, idle.token).v1.me.$get(), 401);
   });
 
   it("costs one statement to authenticate and one to answer GET /v1/me", async () => {
     const user = await signUp(h());
-    const res = await call(h(), "GET", "/v1/me", { token: user.token });
-    expect(res.status).toBe(200);
+    await expectStatus(api(h(), user.token).v1.me.$get(), 200);
     expect(h().lastRequestDb()!.stats.statements).toBe(2);
   });
 
   it("costs at most six statements to log in without MFA", async () => {
     const email = uniqueEmail();
-    await call(h(), "POST", "/v1/auth/register", { json: { email, password: PASSWORD } });
-    const res = await login(h(), email);
-    expect(res.status).toBe(200);
+    await api(h()).v1.auth.register.$post({ json: { email, password: PASSWORD } });
+    await expectStatus(login(h(), email), 200);
     // user lookup, 2 limit peeks (SQL store), factor count, session + event batch (2)
     expect(h().lastRequestDb()!.stats.statements).toBeLessThanOrEqual(6);
   });
@@ -100,10 +106,10 @@ export function sessionsSuite(h: () => Harness): void {
   it("resets a password through the outbox, revoking every other session", async () => {
     const dev = makeHarness({ backend: h().backend, open: h().open, env: { APP_ENV: "development" } });
     const user = await signUp(dev);
-    const forgot = await call(dev, "POST", "/v1/auth/password/forgot", {
-      json: { email: user.email.toUpperCase() },
-    });
-    expect(forgot.status).toBe(202);
+    await expectStatus(
+      api(dev).v1.auth.password.forgot.$post({ json: { email: user.email.toUpperCase() } }),
+      202,
+    );
     const outbox = await call(
       dev,
       "GET",
@@ -114,99 +120,81 @@ export function sessionsSuite(h: () => Harness): void {
     const [message] = outbox.body.messages;
     expect(message).toMatchObject({ to: user.email, kind: "password_reset" });
 
-    const weak = await call(dev, "POST", "/v1/auth/password/reset", {
-      json: { token: message.token, newPassword: "short" },
-    });
-    expect(weak.body.code).toBe("weak_password");
-    const reset = await call(dev, "POST", "/v1/auth/password/reset", {
-      json: { token: message.token, newPassword: NEW_PASSWORD },
-    });
-    expect(reset.status).toBe(200);
-    expect(reset.body).toMatchObject({
+    const resetWith = (newPassword: string) =>
+      api(dev).v1.auth.password.reset.$post({ json: { token: message.token, newPassword } });
+    const weak = await expectStatus(resetWith("short"), 400);
+    expect(weak.code).toBe("weak_password");
+    const reset = await expectStatus(resetWith(NEW_PASSWORD), 200);
+    expect(reset).toMatchObject({
       status: "authenticated",
       session: { aal: 1 },
       user: { id: user.userId },
     });
-    expect((await call(dev, "GET", "/v1/me", { token: user.token })).status).toBe(401);
-    expect((await call(dev, "GET", "/v1/me", { token: reset.body.session.token })).status).toBe(200);
-    expect((await login(dev, user.email)).status).toBe(401);
-    expect((await login(dev, user.email, NEW_PASSWORD)).status).toBe(200);
+    await expectStatus(api(dev, user.token).v1.me.$get(), 401);
+    await expectStatus(api(dev, reset.session.token).v1.me.$get(), 200);
+    await expectStatus(login(dev, user.email), 401);
+    await expectStatus(login(dev, user.email, NEW_PASSWORD), 200);
 
-    const reused = await call(dev, "POST", "/v1/auth/password/reset", {
-      json: { token: message.token, newPassword: NEW_PASSWORD },
-    });
-    expect(reused.status).toBe(400);
-    expect(reused.body.code).toBe("invalid_token");
-    const types = (
-      await call(dev, "GET", "/v1/security-events", { token: reset.body.session.token })
-    ).body.events.map((e: { type: string }) => e.type);
-    expect(types).toEqual(
+    const reused = await expectStatus(resetWith(NEW_PASSWORD), 400);
+    expect(reused.code).toBe("invalid_token");
+    const events = await expectStatus(
+      api(dev, reset.session.token).v1["security-events"].$get({ query: {} }),
+      200,
+    );
+    expect(events.events.map((e) => e.type)).toEqual(
       expect.arrayContaining(["auth.password_reset_requested", "auth.password_reset_completed"]),
     );
   });
 
   it("answers forgot 202 for unknown emails with no message, 400 for malformed ones, and sends at most 3 an hour", async () => {
     const dev = makeHarness({ backend: h().backend, open: h().open, env: { APP_ENV: "development" } });
+    const forgot = (email: string) => api(dev).v1.auth.password.forgot.$post({ json: { email } });
     const ghost = uniqueEmail();
-    expect((await call(dev, "POST", "/v1/auth/password/forgot", { json: { email: ghost } })).status).toBe(
-      202,
-    );
+    await expectStatus(forgot(ghost), 202);
     expect((await call(dev, "GET", `/v1/dev/outbox?to=${ghost}`)).body.messages).toHaveLength(0);
-    expect((await call(dev, "POST", "/v1/auth/password/forgot", { json: { email: "nope" } })).status).toBe(
-      400,
-    );
+    await expectStatus(forgot("nope"), 400);
     const user = await signUp(dev);
-    for (let i = 0; i < 5; i++) {
-      expect(
-        (await call(dev, "POST", "/v1/auth/password/forgot", { json: { email: user.email } })).status,
-      ).toBe(202);
-    }
+    for (let i = 0; i < 5; i++) await expectStatus(forgot(user.email), 202);
     expect((await call(dev, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages).toHaveLength(3);
     expect((await call(dev, "GET", "/v1/dev/outbox")).status).toBe(400);
   });
 
   it("keeps older reset tokens valid until one reset completes, and expires them after 30 minutes", async () => {
     const dev = makeHarness({ backend: h().backend, open: h().open, env: { APP_ENV: "development" } });
+    const reset = (token: string) =>
+      api(dev).v1.auth.password.reset.$post({ json: { token, newPassword: NEW_PASSWORD } });
     const user = await signUp(dev);
-    for (let i = 0; i < 2; i++)
-      await call(dev, "POST", "/v1/auth/password/forgot", { json: { email: user.email } });
+    for (let i = 0; i < 2; i++) await api(dev).v1.auth.password.forgot.$post({ json: { email: user.email } });
     const [first, second] = (await call(dev, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
-    const done = await call(dev, "POST", "/v1/auth/password/reset", {
-      json: { token: first.token, newPassword: NEW_PASSWORD },
-    });
-    expect(done.status).toBe(200);
-    const stale = await call(dev, "POST", "/v1/auth/password/reset", {
-      json: { token: second.token, newPassword: NEW_PASSWORD },
-    });
-    expect(stale.body.code).toBe("invalid_token");
+    await expectStatus(reset(first.token), 200);
+    const stale = await expectStatus(reset(second.token), 400);
+    expect(stale.code).toBe("invalid_token");
 
     const other = await signUp(dev);
-    await call(dev, "POST", "/v1/auth/password/forgot", { json: { email: other.email } });
+    await api(dev).v1.auth.password.forgot.$post({ json: { email: other.email } });
     const [msg] = (await call(dev, "GET", `/v1/dev/outbox?to=${other.email}`)).body.messages;
     dev.clock.advance(31 * 60_000);
-    const expired = await call(dev, "POST", "/v1/auth/password/reset", {
-      json: { token: msg.token, newPassword: NEW_PASSWORD },
-    });
-    expect(expired.body.code).toBe("invalid_token");
+    const expired = await expectStatus(reset(msg.token), 400);
+    expect(expired.code).toBe("invalid_token");
   });
 
   it("lets exactly one of 10 concurrent resets with one token succeed", async () => {
     const dev = makeHarness({ backend: h().backend, open: h().open, env: { APP_ENV: "development" } });
     const user = await signUp(dev);
-    await call(dev, "POST", "/v1/auth/password/forgot", { json: { email: user.email } });
+    await api(dev).v1.auth.password.forgot.$post({ json: { email: user.email } });
     const [msg] = (await call(dev, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        call(dev, "POST", "/v1/auth/password/reset", {
+        api(dev).v1.auth.password.reset.$post({
           json: { token: msg.token, newPassword: `${NEW_PASSWORD} ${i}` },
         }),
       ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, ...Array(9).fill(400)]);
-    const winner = results.find((r) => r.status === 200)!;
-    const sessions = await call(dev, "GET", "/v1/auth/sessions", { token: winner.body.session.token });
-    expect(sessions.body.sessions).toHaveLength(1);
+    const winner = await expectStatus(results.find((r) => r.status === 200)!, 200);
+    const sessions = await expectStatus(api(dev, winner.session.token).v1.auth.sessions.$get(), 200);
+    expect(sessions.sessions).toHaveLength(1);
   });
 
   it("sweeps rows that expired more than a week ago and keeps live ones", async () => {
@@ -214,15 +202,15 @@ export function sessionsSuite(h: () => Harness): void {
     const start = Date.now();
     dev.clock.set(start);
     const old = await signUp(dev);
-    await call(dev, "POST", "/v1/auth/password/forgot", { json: { email: old.email } });
-    await call(dev, "POST", "/v1/auth/login", { json: { email: old.email, password: "wrong password!" } });
+    await api(dev).v1.auth.password.forgot.$post({ json: { email: old.email } });
+    await login(dev, old.email, "wrong password!");
     dev.clock.set(start + 8 * 24 * 3600 * 1000);
     const fresh = await signUp(dev);
     const removed = await sweepExpired(dev.open(), new Date(dev.clock.now()));
     expect(removed.sessions).toBeGreaterThanOrEqual(1);
     expect(removed.passwordResetTokens).toBeGreaterThanOrEqual(1);
     expect(removed.rateLimitBuckets).toBeGreaterThanOrEqual(1);
-    expect((await call(dev, "GET", "/v1/me", { token: fresh.token })).status).toBe(200);
+    await expectStatus(api(dev, fresh.token).v1.me.$get(), 200);
     const { db, t } = dev.open();
     const { eq } = await import("drizzle-orm");
     expect(await db.select().from(t.userSessions).where(eq(t.userSessions.userId, old.userId))).toHaveLength(

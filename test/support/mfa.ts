@@ -2,7 +2,7 @@
 import { expect } from "vitest";
 import { totpCodeAt } from "../../functions/lib/totp";
 import type { SignedUp } from "./fixtures";
-import { call, type Harness } from "./harness";
+import { api, expectStatus, type Harness } from "./harness";
 
 export const STEP_MS = 30_000;
 
@@ -20,25 +20,27 @@ export interface Enrolled {
 
 /** Enrolls and verifies a TOTP factor at the harness clock's current time. */
 export async function enrollTotp(h: Harness, user: SignedUp, label = "phone"): Promise<Enrolled> {
-  const start = await call(h, "POST", "/v1/mfa/totp", { token: user.token, json: { label } });
-  expect(start.status, JSON.stringify(start.body)).toBe(201);
-  const { factor, secret } = start.body;
-  const verify = await call(h, "POST", `/v1/mfa/totp/${factor.id}/verify`, {
-    token: user.token,
-    json: { code: totpCodeAt(secret, h.clock.now()) },
-  });
-  expect(verify.status, JSON.stringify(verify.body)).toBe(200);
-  return { factorId: factor.id, secret, recoveryCodes: verify.body.recoveryCodes ?? [] };
+  const totp = api(h, user.token).v1.mfa.totp;
+  const { factor, secret } = await expectStatus(totp.$post({ json: { label } }), 201);
+  const verify = await expectStatus(
+    totp[":factorId"].verify.$post({
+      param: { factorId: factor.id },
+      json: { code: totpCodeAt(secret, h.clock.now()) },
+    }),
+    200,
+  );
+  return { factorId: factor.id, secret, recoveryCodes: verify.recoveryCodes ?? [] };
 }
 
 /** Logs in with the password and returns the MFA challenge token (asserting no session came back). */
 export async function challenge(h: Harness, user: SignedUp): Promise<string> {
-  const res = await call(h, "POST", "/v1/auth/login", {
-    json: { email: user.email, password: user.password },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  expect(res.body.status).toBe("mfa_required");
-  return res.body.challenge.token;
+  const res = await expectStatus(
+    api(h).v1.auth.login.$post({ json: { email: user.email, password: user.password } }),
+    200,
+  );
+  expect(res.status).toBe("mfa_required");
+  if (res.status !== "mfa_required") throw new Error("expected an MFA challenge");
+  return res.challenge.token;
 }
 
 export function codeAt(secret: string, ms: number): string {
