@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run dev`: the API on http://127.0.0.1:8787 in `wrangler dev` with a local D1 database,
 // offline. Generates development secrets into .dev.vars when missing and applies migrations.
+// Runs wrangler.toml's `development` environment (APP_ENV=development, /v1/dev/outbox); the top
+// level is production-safe because a bare `wrangler deploy` ships it (see wrangler.toml).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
@@ -8,6 +10,8 @@ import { createRequire } from "node:module";
 
 const wrangler = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+// The same environment for migrations and for the server: its D1 binding is the database served.
+const environment = ["--env", "development"];
 
 if (!existsSync(".dev.vars")) {
   const lines = [
@@ -19,16 +23,20 @@ if (!existsSync(".dev.vars")) {
   console.log("dev: wrote development secrets to .dev.vars");
 }
 
-const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local"], {
-  env,
-  stdio: "inherit",
-});
+const migrate = spawnSync(
+  process.execPath,
+  [wrangler, "d1", "migrations", "apply", "DB", "--local", ...environment],
+  {
+    env,
+    stdio: "inherit",
+  },
+);
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const port = process.env.PORT ?? "8787";
 const dev = spawn(
   process.execPath,
-  [wrangler, "dev", "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)],
+  [wrangler, "dev", ...environment, "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)],
   {
     env,
     stdio: "inherit",

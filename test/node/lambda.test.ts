@@ -1,6 +1,7 @@
 /**
  * The AWS Lambda entry driven the way AWS drives it: API Gateway HTTP API (payload 2.0) events,
- * and one REST API (payload 1.0) event, as JSON objects shaped like the ones AWS sends, through
+ * REST API (payload 1.0) events and Application Load Balancer events (single- and multi-value
+ * headers), as JSON objects shaped like the ones AWS sends, through
  * the exported handler, over a real database: a migrated libSQL file and, when Postgres is up,
  * Postgres through the Neon driver (WebSocket relay, see test/support/backends.ts).
  */
@@ -138,6 +139,56 @@ function v1Event(req: Req): LambdaEvent {
   } as LambdaEvent;
 }
 
+/**
+ * An Application Load Balancer event (target group with a Lambda target), as AWS documents it
+ * ("Using Lambda with an Application Load Balancer"): `requestContext` is only `elb`, there is
+ * no source IP field, and the client address is the last X-Forwarded-For entry, which the load
+ * balancer appended. `xff` is the header as it reaches Lambda (client-sent entries, then the
+ * load balancer's). With `multiValue` (the target group's multi-value headers setting) the event
+ * carries `multiValueHeaders`/`multiValueQueryStringParameters` instead of `headers`/
+ * `queryStringParameters`, and `xff` may be several header lines.
+ */
+function albEvent(req: Req & { xff: string | string[]; multiValue?: boolean }): LambdaEvent {
+  const body = bodyOf(req);
+  const headers: Record<string, string | string[]> = {
+    accept: "application/json",
+    "accept-encoding": "gzip",
+    connection: "keep-alive",
+    host: "lambda-alb-123578498.eu-west-1.elb.amazonaws.com",
+    "user-agent": USER_AGENT,
+    "x-amzn-trace-id": "Root=1-5c536348-3d683b8b04734faae651f476",
+    "x-forwarded-for": req.xff,
+    "x-forwarded-port": "443",
+    "x-forwarded-proto": "https",
+    ...body.headers,
+    ...req.headers,
+  };
+  const common = {
+    requestContext: {
+      elb: {
+        targetGroupArn:
+          "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/lambda-279XGJDqGZ5rsrHC2Fjr/49e9d65c45c6791a",
+      },
+    },
+    httpMethod: req.method ?? "GET",
+    path: req.path,
+    // ALB sends an empty string, not null, when there is no body.
+    body: body.body ?? "",
+    isBase64Encoded: body.isBase64Encoded,
+  };
+  if (req.multiValue) {
+    return {
+      ...common,
+      multiValueQueryStringParameters: {},
+      multiValueHeaders: Object.fromEntries(
+        Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
+      ),
+    } as unknown as LambdaEvent;
+  }
+  if (Array.isArray(req.xff)) throw new Error("several X-Forwarded-For lines need multiValue");
+  return { ...common, queryStringParameters: {}, headers } as unknown as LambdaEvent;
+}
+
 type Handler = ReturnType<typeof createLambdaHandler>;
 
 /** Sends an event; returns status, lower-cased headers and the parsed JSON body. */
@@ -163,7 +214,12 @@ function secrets() {
   };
 }
 
-function lambdaSuite(handler: () => Handler, ipHashKey: () => string): void {
+function lambdaSuite(
+  handler: () => Handler,
+  ipHashKey: () => string,
+  /** A handler over the same database with extra environment (e.g. a small rate limit). */
+  handlerWith: (extra: Record<string, string>) => Handler,
+): void {
   it("answers /healthz with JSON (not base64) and a fresh request id", async () => {
     const res = await invoke(handler(), v2Event({ path: "/healthz" }));
     expect(res.status).toBe(200);
@@ -281,6 +337,90 @@ function lambdaSuite(handler: () => Handler, ipHashKey: () => string): void {
     expect(res.body).toEqual({ status: "ok" });
     expect(res.headers["x-request-id"]).toMatch(UUID);
   });
+
+  it("answers ALB events (single-value and multi-value headers)", async () => {
+    for (const multiValue of [false, true]) {
+      const res = await invoke(handler(), albEvent({ path: "/healthz", xff: "203.0.113.30", multiValue }));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ status: "ok" });
+      expect(res.headers["x-request-id"]).toMatch(UUID);
+    }
+  });
+
+  it("rate-limits ALB clients by the X-Forwarded-For entry the load balancer appended, not by forged ones", async () => {
+    // Two failed logins per IP per 15 minutes; each attempt uses a fresh email, so only the
+    // per-IP rule can refuse.
+    const limited = handlerWith({ RATE_LIMIT_PASSWORD_PER_IP: "2/900" });
+    const clientA = "198.51.100.21";
+    const clientB = "198.51.100.22";
+    const fail = (xff: string | string[], multiValue = false) =>
+      invoke(
+        limited,
+        albEvent({
+          method: "POST",
+          path: "/v1/auth/login",
+          json: { email: uniqueEmail("alb-rl"), password: "wrong password!" },
+          xff,
+          multiValue,
+        }),
+      );
+    expect((await fail(clientA)).status).toBe(401);
+    expect((await fail(clientA, true)).status).toBe(401);
+    const third = await fail(clientA);
+    expect(third.status).toBe(429);
+    expect(third.body.code).toBe("rate_limited");
+    // Client A forging other addresses to the left (one line, or an extra header line) stays limited.
+    expect((await fail(`192.0.2.99, ${clientB}, ${clientA}`)).status).toBe(429);
+    expect((await fail(["192.0.2.98", `203.0.113.77, ${clientA}`], true)).status).toBe(429);
+    // Client B has its own bucket, even when it forges A's address on the left.
+    expect((await fail(`${clientA}, ${clientB}`)).status).toBe(401);
+    expect((await fail([clientA, clientB], true)).status).toBe(401);
+  });
+
+  it("hashes the ALB client IP (last X-Forwarded-For entry) into security events", async () => {
+    const hash = createKeyedHasher(ipHashKey());
+    const email = uniqueEmail("alb-ip");
+    const clientIp = "198.51.100.88";
+    const reg = await invoke(
+      handler(),
+      albEvent({
+        method: "POST",
+        path: "/v1/auth/register",
+        json: { email, password: PASSWORD },
+        xff: `192.0.2.66, ${clientIp}`,
+      }),
+    );
+    expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+    const login = await invoke(
+      handler(),
+      albEvent({
+        method: "POST",
+        path: "/v1/auth/login",
+        json: { email, password: PASSWORD },
+        xff: ["192.0.2.66", clientIp],
+        multiValue: true,
+      }),
+    );
+    expect(login.status, JSON.stringify(login.body)).toBe(200);
+    const events = await invoke(
+      handler(),
+      albEvent({
+        path: "/v1/security-events",
+        headers: { authorization: `Bearer ${login.body.session.token}` },
+        xff: clientIp,
+      }),
+    );
+    expect(events.status).toBe(200);
+    const byType = (type: string) => events.body.events.find((e: { type: string }) => e.type === type);
+    expect(byType("user.registered").ipHash).not.toBeNull();
+    expect(byType("user.registered")).toMatchObject({
+      ipHash: await hash(clientIp),
+      requestId: reg.headers["x-request-id"],
+    });
+    // Multi-value headers mode (the login): the last entry of the last header line.
+    expect(byType("auth.login_succeeded").ipHash).toBe(await hash(clientIp));
+    expect(JSON.stringify(events.body)).not.toContain(await hash("192.0.2.66"));
+  });
 }
 
 // The Lambda entry logs one JSON line per request to stdout (CloudWatch); keep test output clean.
@@ -289,7 +429,9 @@ afterAll(() => {
   const lines = logSpy.mock.calls.map((args: unknown[]) => String(args[0])).join("\n");
   logSpy.mockRestore();
   // Nothing the client is identified by may reach the logs.
-  for (const ip of ["198.51.100.77", "2001:db8::7", "192.0.2.66"]) expect(lines).not.toContain(ip);
+  for (const ip of ["198.51.100.77", "2001:db8::7", "192.0.2.66", "198.51.100.21", "198.51.100.88"]) {
+    expect(lines).not.toContain(ip);
+  }
 });
 
 describe("[libsql] Lambda handler", () => {
@@ -315,6 +457,7 @@ describe("[libsql] Lambda handler", () => {
   lambdaSuite(
     () => handler,
     () => env.IP_HASH_KEY,
+    (extra) => createLambdaHandler({ ...env, ...extra }),
   );
 
   it("the exported `handler` builds the app from process.env on its first event", async () => {
@@ -345,5 +488,6 @@ describe.skipIf(skipWithout("Postgres", postgresUp))("[postgres] Lambda handler 
   lambdaSuite(
     () => handler,
     () => env.IP_HASH_KEY,
+    (extra) => createLambdaHandler({ ...env, ...extra, DATABASE_URL: backend.url }),
   );
 });

@@ -42,8 +42,10 @@ describe("Workers entry", () => {
     });
     expect(reg.status).toBe(201);
     expect(reg.headers.get("x-request-id")).toBeTruthy();
-    // wrangler.toml's top level is the development environment: the outbox route exists.
-    expect((await fetchEntry(`/v1/dev/outbox?to=${email}`)).status).toBe(200);
+    // wrangler.toml's top level is what a bare `wrangler deploy` ships: production, so the
+    // development outbox (reset tokens) is not mounted. Development is [env.development].
+    expect(workerEnv.APP_ENV).toBe("production");
+    expect((await fetchEntry(`/v1/dev/outbox?to=${email}`)).status).toBe(404);
   });
 
   it("deletes expired rows on its cron trigger and keeps live ones", async () => {

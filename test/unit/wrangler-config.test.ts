@@ -1,0 +1,48 @@
+/**
+ * What each wrangler.toml environment ships, read with wrangler's own config reader (the one
+ * `wrangler deploy` and `wrangler dev` use, so environment inheritance is wrangler's, not ours).
+ * The top level is what a bare `wrangler deploy` uploads, under the production Worker name: it
+ * must never be the development environment, which mounts /v1/dev/outbox (reset tokens).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
+import { loadConfig } from "../../functions/config";
+
+const root = join(import.meta.dirname, "../..");
+const configPath = join(root, "wrangler.toml");
+const read = (env?: string) => unstable_readConfig({ config: configPath, env }, { hideWarnings: true });
+// Test-only secrets so loadConfig can parse the variables a config ships.
+const SECRETS = { IP_HASH_KEY: "x".repeat(32), ENCRYPTION_KEYS: "k1:AAAA" };
+
+describe("wrangler.toml", () => {
+  it("top level (a bare `wrangler deploy`) is not the development environment", () => {
+    const top = read();
+    expect(top.vars.APP_ENV).not.toBe("development");
+    // Absent or explicit, it must resolve to production, the config default.
+    expect(loadConfig({ ...SECRETS, ...top.vars }).appEnv).toBe("production");
+  });
+
+  it("only the development environment sets APP_ENV=development, on the local D1 database", () => {
+    const dev = read("development");
+    expect(dev.vars.APP_ENV).toBe("development");
+    // The same binding, database id and migrations as the top level, so `npm run dev` and the
+    // workers tests share one local D1 layout and `d1 migrations apply --env development` works.
+    const top = read();
+    expect(dev.d1_databases).toEqual(top.d1_databases);
+    expect(dev.d1_databases[0]).toMatchObject({ binding: "DB", migrations_dir: "migrations/sqlite" });
+    // Never reachable if someone deploys it by mistake: no workers.dev URL, no preview URLs, no routes.
+    expect(dev.workers_dev).toBe(false);
+    expect(dev.preview_urls).toBe(false);
+    expect(dev.routes ?? []).toEqual([]);
+    for (const env of ["preview", "production"]) expect(read(env).vars.APP_ENV).toBe(env);
+  });
+
+  it("`npm run dev` selects the development environment for migrations and for wrangler dev", () => {
+    const script = readFileSync(join(root, "scripts/dev.mjs"), "utf8");
+    expect(script).toMatch(/const environment = \["--env", "development"\];/);
+    expect(script).toMatch(/\[wrangler, "d1", "migrations", "apply", "DB", "--local", \.\.\.environment\]/);
+    expect(script).toMatch(/\[wrangler, "dev", \.\.\.environment,/);
+  });
+});
