@@ -101,13 +101,13 @@ const count = (requestId: string | undefined) => {
 };
 function countingLimiter(inner: RateLimiter, requestId: string | undefined): RateLimiter {
   return {
-    limit(rule, id) {
+    limit(checks) {
       count(requestId);
-      return inner.limit(rule, id);
+      return inner.limit(checks);
     },
-    refund(rule, id) {
+    refund(checks) {
       count(requestId);
-      return inner.refund(rule, id);
+      return inner.refund(checks);
     },
     ping: () => inner.ping(),
   };

@@ -70,10 +70,11 @@ export async function reserveAttempt(
       requestId: scope.requestId,
     });
   }
-  const results = await Promise.all(live.map((c) => scope.limiter.limit(c.rule, c.identifier)));
+  if (live.length === 0) return async () => {};
+  const results = await scope.limiter.limit(live);
   const counted = live.filter((_, i) => results[i]?.allowed);
   const release: Release = async () => {
-    await Promise.all(counted.map((c) => scope.limiter.refund(c.rule, c.identifier)));
+    if (counted.length > 0) await scope.limiter.refund(counted);
   };
   const refused = results.findIndex((r) => !r.allowed);
   if (refused === -1) return release;
@@ -119,9 +120,8 @@ export async function secondFactorChecks(scope: RequestScope, userId: string): P
  * share this hour. Never refuses the request: the caller still answers 202, sends nothing.
  */
 export async function allowMessage(scope: RequestScope, email: string): Promise<boolean> {
-  const result = await scope.limiter.limit(
-    scope.config.rateLimits.emailMessages,
-    await limitKeys.account(scope, email),
-  );
-  return result.allowed;
+  const [result] = await scope.limiter.limit([
+    { rule: scope.config.rateLimits.emailMessages, identifier: await limitKeys.account(scope, email) },
+  ]);
+  return result?.allowed === true;
 }

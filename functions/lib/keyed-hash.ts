@@ -25,7 +25,7 @@ export function createKeyedHasher(secret: string, purpose?: string): KeyedHasher
     throw new TypeError("keyed hash secret must be a non-empty string");
   }
   let key: Promise<CryptoKey> | undefined;
-  const hmac = { name: "HMAC", hash: "SHA-256", length: 256 } as const;
+  const hmac = { name: "HMAC", hash: "SHA-256" } as const;
   const importKey = async () => {
     if (purpose === undefined)
       return crypto.subtle.importKey("raw", utf8Encode(secret), hmac, false, ["sign"]);
@@ -34,7 +34,7 @@ export function createKeyedHasher(secret: string, purpose?: string): KeyedHasher
     return crypto.subtle.deriveKey(
       { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info },
       master,
-      hmac,
+      { ...hmac, length: 256 },
       false,
       ["sign"],
     );

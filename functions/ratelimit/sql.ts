@@ -4,53 +4,86 @@
  * @upstash/ratelimit: hits in the current fixed window plus the previous window's hits
  * weighted by how much of it still overlaps the sliding window.
  *
- * Exact under concurrency: every attempt is first counted by one atomic upsert that returns the
- * new count, and the decision is made on that returned count, so N racing attempts see N
- * distinct counts and at most `limit` of them pass. An attempt over the limit takes its count
- * back at once (refused attempts are not counted, as in the Upstash store), so at any moment
- * at most `limit` counted attempts exist per window and key. Expired buckets are deleted by the
- * periodic sweep (db/sweep.ts), so a request's statement count does not depend on chance.
+ * Exact under concurrency: ONE statement counts an attempt on every check of a request
+ * (`INSERT … VALUES (…), (…) ON CONFLICT DO UPDATE SET hits = hits + 1 RETURNING`, with each
+ * bucket's previous window read by a scalar subquery in the same statement), and the decision
+ * is made on the counts it returns, so N racing attempts see N distinct counts and at most
+ * `limit` of them pass. Checks over their limit take their count back at once (refused
+ * attempts are not counted, as in the Upstash store), so at any moment at most `limit` counted
+ * attempts exist per window and key. Expired buckets are deleted by the periodic sweep
+ * (db/sweep.ts), so a request's statement count does not depend on chance.
  */
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq, gt, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/database";
-import { type RateLimiter, type RateLimitResult, RateLimitUnavailableError, type RateRule } from "./types";
+import { type RateCheck, type RateLimiter, type RateLimitResult, RateLimitUnavailableError } from "./types";
 
 export function createSqlRateLimiter(database: Database, now: () => number = Date.now): RateLimiter {
   const { db, t } = database;
   const b = t.rateLimitBuckets;
 
-  const windowOf = (rule: RateRule, at: number) => Math.floor(at / rule.windowMs) * rule.windowMs;
-  const keyOf = (rule: RateRule, identifier: string) => `${rule.name}:${identifier}`;
+  const bucketOf = (check: RateCheck, at: number) => ({
+    key: `${check.rule.name}:${check.identifier}`,
+    windowStart: Math.floor(at / check.rule.windowMs) * check.rule.windowMs,
+  });
 
-  /** Decrements the bucket, never below zero. */
-  async function takeBack(key: string, windowStart: number): Promise<void> {
+  /** Decrements each named bucket, never below zero (one statement). */
+  async function takeBack(buckets: { key: string; windowStart: number }[]): Promise<void> {
+    if (buckets.length === 0) return;
     await db
       .update(b)
       .set({ hits: sql`${b.hits} - 1` })
-      .where(and(eq(b.key, key), eq(b.windowStart, windowStart), gt(b.hits, 0)));
+      .where(
+        and(
+          gt(b.hits, 0),
+          or(...buckets.map((x) => and(eq(b.key, x.key), eq(b.windowStart, x.windowStart)))),
+        ),
+      );
   }
 
-  async function limit(rule: RateRule, identifier: string): Promise<RateLimitResult> {
+  async function limit(checks: readonly RateCheck[]): Promise<RateLimitResult[]> {
+    if (checks.length === 0) return [];
     const at = now();
-    const key = keyOf(rule, identifier);
-    const windowStart = windowOf(rule, at);
-    const [previous] = await db
-      .select({ hits: b.hits })
-      .from(b)
-      .where(and(eq(b.key, key), eq(b.windowStart, windowStart - rule.windowMs)));
-    const [current] = await db
+    const buckets = checks.map((c) => ({ ...bucketOf(c, at), windowMs: c.rule.windowMs }));
+    // Each returned row's previous window: its start minus its rule's window, chosen by key.
+    const previousStart = sql.join(
+      [
+        sql`case ${b.key}`,
+        ...buckets.map((x) => sql`when ${x.key} then cast(${x.windowStart - x.windowMs} as bigint)`),
+        sql`end`,
+      ],
+      sql` `,
+    );
+    const rows = await db
       .insert(b)
-      .values({ key, windowStart, hits: 1, expiresAt: new Date(windowStart + 2 * rule.windowMs) })
+      .values(
+        buckets.map((x) => ({
+          key: x.key,
+          windowStart: x.windowStart,
+          hits: 1,
+          expiresAt: new Date(x.windowStart + 2 * x.windowMs),
+        })),
+      )
       .onConflictDoUpdate({ target: [b.key, b.windowStart], set: { hits: sql`${b.hits} + 1` } })
-      .returning({ hits: b.hits });
-    const overlap = (rule.windowMs - (at - windowStart)) / rule.windowMs;
-    const used = Math.floor((previous?.hits ?? 0) * overlap) + (current?.hits ?? 1);
-    const resetAt = windowStart + rule.windowMs;
-    if (used > rule.limit) {
-      await takeBack(key, windowStart);
-      return { allowed: false, limit: rule.limit, remaining: 0, resetAt };
-    }
-    return { allowed: true, limit: rule.limit, remaining: rule.limit - used, resetAt };
+      .returning({
+        key: b.key,
+        hits: b.hits,
+        previous: sql<
+          number | null
+        >`(select p.hits from ${b} as p where p.key = ${b}.key and p.window_start = ${previousStart})`,
+      });
+    const byKey = new Map(rows.map((r) => [r.key, r]));
+    const results = buckets.map((x, i) => {
+      const rule = checks[i]!.rule;
+      const row = byKey.get(x.key);
+      const overlap = (x.windowMs - (at - x.windowStart)) / x.windowMs;
+      const used = Math.floor(Number(row?.previous ?? 0) * overlap) + Number(row?.hits ?? 1);
+      const resetAt = x.windowStart + x.windowMs;
+      return used > rule.limit
+        ? { allowed: false, limit: rule.limit, remaining: 0, resetAt }
+        : { allowed: true, limit: rule.limit, remaining: rule.limit - used, resetAt };
+    });
+    await takeBack(buckets.filter((_, i) => !results[i]!.allowed));
+    return results;
   }
 
   /** Fail closed: a store that cannot count lets nobody through. */
@@ -63,10 +96,10 @@ export function createSqlRateLimiter(database: Database, now: () => number = Dat
   }
 
   return {
-    limit: (rule, identifier) => closed(() => limit(rule, identifier)),
+    limit: (checks) => closed(() => limit(checks)),
     // Taken back from the current window: an attempt counted just before a window boundary stays
     // counted in the previous one (the safe direction).
-    refund: (rule, identifier) => closed(() => takeBack(keyOf(rule, identifier), windowOf(rule, now()))),
+    refund: (checks) => closed(() => takeBack(checks.map((c) => bucketOf(c, now())))),
     ping: () => closed(() => database.ping()),
   };
 }

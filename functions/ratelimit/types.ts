@@ -21,19 +21,27 @@ export interface RateLimitResult {
   resetAt: number;
 }
 
+/** One rule applied to one identifier (a keyed hash naming the bucket). */
+export interface RateCheck {
+  rule: RateRule;
+  identifier: string;
+}
+
 export interface RateLimiter {
   /**
-   * Counts one attempt against `rule` for `identifier` when the rule has room, atomically, and
-   * says whether it may proceed. A refused attempt is not counted, so a flood that is being
-   * refused does not extend the lockout. Fails closed: when the store cannot answer in time it
-   * throws RateLimitUnavailableError, never answers `allowed: true`.
+   * Counts one attempt on each check that has room, atomically per check, in one round trip to
+   * the store, and says for each whether it may proceed (results in the order given). A refused
+   * check is not counted, so a flood that is being refused does not extend the lockout. Fails
+   * closed: when the store cannot answer in time it throws RateLimitUnavailableError, never
+   * answers `allowed: true`. The checks of one call name distinct (rule, identifier) pairs.
    */
-  limit(rule: RateRule, identifier: string): Promise<RateLimitResult>;
+  limit(checks: readonly RateCheck[]): Promise<RateLimitResult[]>;
   /**
-   * Takes back one attempt counted by `limit()`: a correct password or code is not counted
-   * against its user. Fails closed like `limit()` (the attempt then stays counted).
+   * Takes back one attempt on each check, as counted by `limit()`: a correct password or code is
+   * not counted against its user, and an attempt refused by one rule gives back what the others
+   * counted. One round trip. Fails closed like `limit()` (the attempts then stay counted).
    */
-  refund(rule: RateRule, identifier: string): Promise<void>;
+  refund(checks: readonly RateCheck[]): Promise<void>;
   /** Throws RateLimitUnavailableError when the store is unreachable (used by /readyz). */
   ping(): Promise<void>;
 }

@@ -7,7 +7,13 @@ import type { Redis as AnyUpstashRedis } from "@upstash/redis";
 // The fetch-only build: no `process`, and no `cache: "no-store"` fetch option, which older
 // Workers compatibility dates reject. It runs unchanged on Node 18+.
 import { Redis } from "@upstash/redis/cloudflare";
-import { type RateLimiter, type RateLimitResult, RateLimitUnavailableError, type RateRule } from "./types";
+import {
+  type RateCheck,
+  type RateLimiter,
+  type RateLimitResult,
+  RateLimitUnavailableError,
+  type RateRule,
+} from "./types";
 
 /**
  * How long a limit check or ping may take. @upstash/ratelimit defaults to 5 000 ms and then answers
@@ -64,6 +70,7 @@ export function createUpstashRateLimiter(opts: UpstashRateLimiterOptions): RateL
       // Aborts the fetch itself at the deadline, so a hung store does not pile up open requests.
       signal: () => AbortSignal.timeout(timeoutMs),
       enableTelemetry: false,
+      enableAutoPipelining: true,
     });
 
   // One Ratelimit per rule: it holds configuration only (limit, window, prefix), never counts.
@@ -107,39 +114,41 @@ export function createUpstashRateLimiter(opts: UpstashRateLimiterOptions): RateL
     }
   }
 
-  return {
-    async limit(rule: RateRule, identifier: string): Promise<RateLimitResult> {
-      const limiter = limiterFor(rule);
-      let res: Awaited<ReturnType<Ratelimit["limit"]>>;
-      try {
-        res = await limiter.limit(identifier);
-      } catch (error) {
-        // The client's message quotes the command (keys included); keep it in `cause` only.
-        throw new RateLimitUnavailableError("rate-limit store request failed", { cause: error });
-      }
-      // Settled already with analytics off, but an ignored rejection would be reported as unhandled.
-      res.pending.catch(() => {});
-      if (res.reason === "timeout") {
-        // The library's timeout answer is `success: true`: fail closed instead.
-        throw new RateLimitUnavailableError(`rate-limit store did not answer within ${timeoutMs} ms`);
-      }
-      return {
-        allowed: res.success,
-        limit: res.limit,
-        remaining: res.success ? Math.max(0, res.remaining) : 0,
-        resetAt: res.reset,
-      };
-    },
+  /** One check through @upstash/ratelimit (`rate` -1 refunds), failing closed. */
+  async function one(check: RateCheck, rate: 1 | -1): Promise<RateLimitResult> {
+    // A bad rule is a programming error (TypeError), not an unavailable store.
+    const limiter = limiterFor(check.rule);
+    let res: Awaited<ReturnType<Ratelimit["limit"]>>;
+    try {
+      res = await limiter.limit(check.identifier, { rate });
+    } catch (error) {
+      // The client's message quotes the command (keys included); keep it in `cause` only.
+      throw new RateLimitUnavailableError("rate-limit store request failed", { cause: error });
+    }
+    // Settled already with analytics off, but an ignored rejection would be reported as unhandled.
+    res.pending.catch(() => {});
+    if (res.reason === "timeout") {
+      // The library's timeout answer is `success: true`: fail closed instead.
+      throw new RateLimitUnavailableError(`rate-limit store did not answer within ${timeoutMs} ms`);
+    }
+    return {
+      allowed: res.success,
+      limit: res.limit,
+      remaining: res.success ? Math.max(0, res.remaining) : 0,
+      resetAt: res.reset,
+    };
+  }
 
-    async refund(rule: RateRule, identifier: string): Promise<void> {
-      // A negative rate is @upstash/ratelimit's refund: the script skips the limit check and
-      // decrements the current window (an attempt counted just before a window boundary is then
-      // taken back from the next window; the script does not clamp, so that window gains one).
-      const res = await withDeadline(limiterFor(rule).limit(identifier, { rate: -1 }));
-      res.pending.catch(() => {});
-      if (res.reason === "timeout") {
-        throw new RateLimitUnavailableError(`rate-limit store did not answer within ${timeoutMs} ms`);
-      }
+  return {
+    // The checks' scripts are issued in the same tick, so the client's auto-pipelining sends
+    // them as ONE request to Upstash (/pipeline); each script is still atomic on its own key.
+    limit: (checks) => Promise.all(checks.map((c) => one(c, 1))),
+
+    // A negative rate is @upstash/ratelimit's refund: the script skips the limit check and
+    // decrements the current window (an attempt counted just before a window boundary is then
+    // taken back from the next window; the script does not clamp, so that window gains one).
+    async refund(checks) {
+      await Promise.all(checks.map((c) => one(c, -1)));
     },
 
     async ping(): Promise<void> {

@@ -261,7 +261,8 @@ function lambdaSuite(
   });
 
   it("hashes the API Gateway source IP (v2 and v1) into security events, ignoring X-Forwarded-For", async () => {
-    const hash = createKeyedHasher(ipHashKey());
+    const hash = createKeyedHasher(ipHashKey(), "ip");
+    const hashUserAgent = createKeyedHasher(ipHashKey(), "user-agent");
     const email = uniqueEmail("lambda-ip");
     const v2Ip = "198.51.100.77";
     const v1Ip = "2001:db8::7";
@@ -310,7 +311,7 @@ function lambdaSuite(
     const byType = (type: string) => events.body.events.find((e: { type: string }) => e.type === type);
     expect(byType("user.registered")).toMatchObject({
       ipHash: await hash(v2Ip),
-      userAgentHash: await hash(USER_AGENT),
+      userAgentHash: await hashUserAgent(USER_AGENT),
       requestId: reg.headers["x-request-id"],
     });
     expect(byType("auth.login_failed").ipHash).toBe(await hash(v1Ip));
@@ -348,9 +349,9 @@ function lambdaSuite(
   });
 
   it("rate-limits ALB clients by the X-Forwarded-For entry the load balancer appended, not by forged ones", async () => {
-    // Two failed logins per IP per 15 minutes; each attempt uses a fresh email, so only the
-    // per-IP rule can refuse.
-    const limited = handlerWith({ RATE_LIMIT_PASSWORD_PER_IP: "2/900" });
+    // Two failed logins per network per 15 minutes; each attempt uses a fresh email, so only the
+    // per-network rule can refuse.
+    const limited = handlerWith({ RATE_LIMIT_PASSWORD_PER_NETWORK: "2/900" });
     const clientA = "198.51.100.21";
     const clientB = "198.51.100.22";
     const fail = (xff: string | string[], multiValue = false) =>
@@ -378,7 +379,7 @@ function lambdaSuite(
   });
 
   it("hashes the ALB client IP (last X-Forwarded-For entry) into security events", async () => {
-    const hash = createKeyedHasher(ipHashKey());
+    const hash = createKeyedHasher(ipHashKey(), "ip");
     const email = uniqueEmail("alb-ip");
     const clientIp = "198.51.100.88";
     const reg = await invoke(

@@ -58,7 +58,7 @@ describe.skipIf(skipWithout("Redis", redisUp))("MFA on the Upstash store [libsql
   it("checks at most the limit of 100 parallel wrong codes spread over two instances, then refuses a correct one", async () => {
     const prefix = `t-${crypto.randomUUID()}`;
     // A short window so the test can wait it out in real time (Redis keeps the clock here).
-    const env = { RATE_LIMIT_MFA_PER_USER: "10/10", RATE_LIMIT_MFA_PER_IP: "1000/10" };
+    const env = { RATE_LIMIT_MFA_PER_USER: "10/10", RATE_LIMIT_MFA_PER_NETWORK: "1000/10" };
     const a = await instance(prefix, env);
     const b = await instance(prefix, env, a.h);
     a.h.clock.set(stepStart());

@@ -3,7 +3,12 @@ import { createServer } from "node:net";
 import type { Redis as AnyUpstashRedis } from "@upstash/redis";
 import { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RateLimitUnavailableError, type RateRule } from "../../functions/ratelimit/types";
+import {
+  type RateLimiter,
+  type RateLimitResult,
+  RateLimitUnavailableError,
+  type RateRule,
+} from "../../functions/ratelimit/types";
 import { createUpstashRateLimiter } from "../../functions/ratelimit/upstash";
 import { requireService, skipWithout } from "../support/services";
 import { redisAvailable, sha1Hex, startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge";
@@ -37,6 +42,13 @@ async function expectUnavailable(work: () => Promise<unknown>, _maxMs: number): 
   await expect(work()).rejects.toBeInstanceOf(RateLimitUnavailableError);
 }
 
+/** One check through the limiter's list interface. */
+async function one(limiter: RateLimiter, rule: RateRule, identifier: string): Promise<RateLimitResult> {
+  const [result] = await limiter.limit([{ rule, identifier }]);
+  if (!result) throw new Error("no result");
+  return result;
+}
+
 async function deadPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -56,19 +68,19 @@ describe("fails closed on a hung client (no Redis needed)", () => {
 
   it("turns the library's timeout answer (success: true) into RateLimitUnavailableError", async () => {
     const limiter = createUpstashRateLimiter({ ...opts, redis: hungRedis });
-    await expectUnavailable(() => limiter.limit(freshRule(5, 1000), "id"), 1000);
+    await expectUnavailable(() => one(limiter, freshRule(5, 1000), "id"), 1000);
     await expectUnavailable(() => limiter.ping(), 1000);
   });
 
   it("turns a client error into RateLimitUnavailableError", async () => {
     const limiter = createUpstashRateLimiter({ ...opts, redis: failingRedis });
-    await expectUnavailable(() => limiter.limit(freshRule(5, 1000), "id"), 1000);
+    await expectUnavailable(() => one(limiter, freshRule(5, 1000), "id"), 1000);
     await expectUnavailable(() => limiter.ping(), 1000);
   });
 
   it("refuses a nonsensical rule or timeout as a programming error", async () => {
     const limiter = createUpstashRateLimiter({ ...opts, redis: hungRedis });
-    await expect(limiter.limit({ name: "x", limit: 0, windowMs: 1000 }, "id")).rejects.toThrow(TypeError);
+    await expect(one(limiter, { name: "x", limit: 0, windowMs: 1000 }, "id")).rejects.toThrow(TypeError);
     expect(() => createUpstashRateLimiter({ ...opts, timeoutMs: 0 })).toThrow(TypeError);
   });
 });
@@ -95,7 +107,7 @@ describe.skipIf(skipRedis)("Upstash rate limiter against real Redis", () => {
     await freshWindow(rule.windowMs, 3_000);
     const before = Date.now();
     const limiter = limiterOn(bridge);
-    const results = await Promise.all(Array.from({ length: 100 }, () => limiter.limit(rule, "alice")));
+    const results = await Promise.all(Array.from({ length: 100 }, () => one(limiter, rule, "alice")));
     expect(countAllowed(results)).toBe(10);
     const allowedRemaining = results.filter((r) => r.allowed).map((r) => r.remaining);
     expect(allowedRemaining.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -112,7 +124,7 @@ describe.skipIf(skipRedis)("Upstash rate limiter against real Redis", () => {
     await freshWindow(rule.windowMs, 3_000);
     const [a, b] = [limiterOn(bridge), limiterOn(otherBridge)];
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).limit(rule, "shared")),
+      Array.from({ length: 100 }, (_, i) => one(i % 2 ? a : b, rule, "shared")),
     );
     expect(countAllowed(results)).toBe(10);
   });
@@ -121,7 +133,7 @@ describe.skipIf(skipRedis)("Upstash rate limiter against real Redis", () => {
     const rule = freshRule(3, 30_000);
     await freshWindow(rule.windowMs, 3_000);
     const limiter = limiterOn(bridge);
-    const burst = (r: RateRule, id: string) => Promise.all([1, 2, 3, 4, 5].map(() => limiter.limit(r, id)));
+    const burst = (r: RateRule, id: string) => Promise.all([1, 2, 3, 4, 5].map(() => one(limiter, r, id)));
     expect(countAllowed(await burst(rule, "a"))).toBe(3);
     expect(countAllowed(await burst(rule, "b"))).toBe(3);
     expect(countAllowed(await burst(freshRule(3, 30_000), "a"))).toBe(3);
@@ -131,13 +143,29 @@ describe.skipIf(skipRedis)("Upstash rate limiter against real Redis", () => {
     const rule = freshRule(5, 1_000);
     await freshWindow(rule.windowMs, 500);
     const limiter = limiterOn(bridge);
-    const first = await Promise.all(Array.from({ length: 7 }, () => limiter.limit(rule, "w")));
+    const first = await Promise.all(Array.from({ length: 7 }, () => one(limiter, rule, "w")));
     expect(countAllowed(first)).toBe(5);
     // The sliding window weighs the previous window too: after two windows it has no say left.
     const resetAt = Math.max(...first.map((r) => r.resetAt));
     await sleep(resetAt + rule.windowMs + 20 - Date.now());
-    const again = await Promise.all(Array.from({ length: 6 }, () => limiter.limit(rule, "w")));
+    const again = await Promise.all(Array.from({ length: 6 }, () => one(limiter, rule, "w")));
     expect(countAllowed(again)).toBe(5);
+  });
+
+  it("counts several checks in one call, and gives back what refund names", async () => {
+    const [a, b] = [freshRule(2, 30_000), freshRule(2, 30_000)];
+    await freshWindow(a.windowMs, 3_000);
+    const limiter = limiterOn(bridge);
+    const both = [
+      { rule: a, identifier: "x" },
+      { rule: b, identifier: "x" },
+    ];
+    expect((await limiter.limit(both)).map((r) => r.allowed)).toEqual([true, true]);
+    expect((await limiter.limit(both)).map((r) => r.allowed)).toEqual([true, true]);
+    expect((await limiter.limit(both)).map((r) => r.allowed)).toEqual([false, false]);
+    // Refused attempts were not counted; refunding one of the two counted ones frees a slot.
+    await limiter.refund([both[0]!]);
+    expect((await limiter.limit(both)).map((r) => r.allowed)).toEqual([true, false]);
   });
 
   it("fails closed when the store is slower than the timeout, and recovers", async () => {
@@ -145,9 +173,9 @@ describe.skipIf(skipRedis)("Upstash rate limiter against real Redis", () => {
     try {
       const limiter = limiterOn(slow, 300);
       const rule = freshRule(5, 30_000);
-      expect((await limiter.limit(rule, "slow")).allowed).toBe(true);
+      expect((await one(limiter, rule, "slow")).allowed).toBe(true);
       slow.setLatency(1_500);
-      await expectUnavailable(() => limiter.limit(rule, "slow"), 1_200);
+      await expectUnavailable(() => one(limiter, rule, "slow"), 1_200);
       await expectUnavailable(() => limiter.ping(), 1_200);
       slow.setLatency(0);
       await expect(limiter.ping()).resolves.toBeUndefined();
@@ -160,13 +188,13 @@ describe.skipIf(skipRedis)("Upstash rate limiter against real Redis", () => {
     const doomed = await startUpstashBridge();
     const limiter = limiterOn(doomed, 1_000);
     const rule = freshRule(5, 30_000);
-    expect((await limiter.limit(rule, "gone")).allowed).toBe(true); // warms keep-alive sockets
+    expect((await one(limiter, rule, "gone")).allowed).toBe(true); // warms keep-alive sockets
     await doomed.close();
-    await expectUnavailable(() => limiter.limit(rule, "gone"), 2_000);
+    await expectUnavailable(() => one(limiter, rule, "gone"), 2_000);
     await expectUnavailable(() => limiter.ping(), 2_000);
 
     const nowhere = createUpstashRateLimiter({ url: `http://127.0.0.1:${await deadPort()}`, token: "t" });
-    await expectUnavailable(() => nowhere.limit(rule, "never"), 2_000);
+    await expectUnavailable(() => one(nowhere, rule, "never"), 2_000);
     await expectUnavailable(() => nowhere.ping(), 2_000);
   });
 });

@@ -136,7 +136,12 @@ export function identitySuite(h: () => Harness): void {
     const me = await expectStatus(api(h(), res.session.token).v1.me.$get(), 200);
     expect(me).toEqual({
       user: res.user,
-      session: { id: res.session.id, aal: 1, expiresAt: res.session.expiresAt },
+      session: {
+        id: res.session.id,
+        aal: 1,
+        expiresAt: res.session.expiresAt,
+        authenticatedAt: expect.any(String),
+      },
       mfa: { enabled: false, verifiedFactors: 0, recoveryCodesRemaining: 0 },
     });
   });
@@ -212,7 +217,7 @@ export function identitySuite(h: () => Harness): void {
     const strict = makeHarness({
       backend: h().backend,
       open: h().open,
-      env: { RATE_LIMIT_PASSWORD_PER_IP: "2/900" },
+      env: { RATE_LIMIT_PASSWORD_PER_NETWORK: "2/900" },
     });
     const email = uniqueEmail();
     for (let i = 0; i < 2; i++) {

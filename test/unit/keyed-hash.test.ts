@@ -22,3 +22,17 @@ describe("createKeyedHasher", () => {
     expect(() => createKeyedHasher("")).toThrow(TypeError);
   });
 });
+
+describe("createKeyedHasher with a purpose", () => {
+  it("derives one key per purpose: the same value hashes differently per purpose", async () => {
+    const secret = "s".repeat(40);
+    const [ip, ua, plain] = await Promise.all([
+      createKeyedHasher(secret, "ip")("203.0.113.7"),
+      createKeyedHasher(secret, "user-agent")("203.0.113.7"),
+      createKeyedHasher(secret)("203.0.113.7"),
+    ]);
+    expect(ip).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set([ip, ua, plain]).size).toBe(3);
+    expect(await createKeyedHasher(secret, "ip")("203.0.113.7")).toBe(ip);
+  });
+});
