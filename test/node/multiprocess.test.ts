@@ -41,6 +41,8 @@ describe.skipIf(skipWithout("Postgres", postgresUp) || skipWithout("Redis", redi
         ENCRYPTION_KEYS: `k1:${secret()}`,
         DATABASE_URL: backend.url!,
         MIGRATE_ON_START: "false",
+        // 20 concurrent logins prepare the challenges below; attempts are counted while in flight.
+        RATE_LIMIT_PASSWORD_PER_ACCOUNT_NETWORK: "100/900",
       };
       const started = await Promise.allSettled(
         [0, 1].map(() => startScript({ script: "bench/server.ts", env })),
@@ -125,10 +127,12 @@ describe.skipIf(skipWithout("Postgres", postgresUp) || skipWithout("Redis", redi
       expect(Object.keys(seen).sort(), JSON.stringify(seen)).toEqual(
         ["401 invalid_mfa_code", "429 rate_limited"].filter((k) => k in seen),
       );
-      // The limit counts the enrollment check too; a window boundary in between may free that one.
+      // Exactly the limit (the enrollment's right code gave its count back). These servers run on
+      // the real clock: a window boundary in the middle of the burst may round one old attempt
+      // away (the previous window's weight is floored), hence the one-attempt margin upward.
       const limit = DEFAULT_RATE_LIMITS.mfaPerUser.limit;
-      expect(checked, JSON.stringify(seen)).toBeLessThanOrEqual(limit);
-      expect(checked, JSON.stringify(seen)).toBeGreaterThanOrEqual(limit - 1);
+      expect(checked, JSON.stringify(seen)).toBeGreaterThanOrEqual(limit);
+      expect(checked, JSON.stringify(seen)).toBeLessThanOrEqual(limit + 1);
       // The database agrees: one auth.mfa_failed event per checked code, whichever process wrote it.
       const { db, t } = backend!.open();
       const e = t.securityEvents;
