@@ -10,6 +10,7 @@ export const {
   mfaChallenges,
   passwordResetTokens,
   outboxMessages,
+  emailTokens,
   userMfaMethods,
   userRecoveryCodes,
   userConsents,

@@ -25,6 +25,8 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
     email: k.text("email").notNull().unique(),
     passwordHash: k.text("password_hash").notNull(),
     displayName: k.text("display_name"),
+    /** When the address was proven (a verification link, a reset, an email change); null: unverified. */
+    emailVerifiedAt: k.time("email_verified_at"),
     createdAt: k.createdAt(),
     updatedAt: k.time("updated_at").notNull(),
   });
@@ -113,9 +115,42 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
         payloadKeyId: k.text("payload_key_id").notNull(),
         payloadCiphertext: k.text("payload_ciphertext").notNull(),
         createdAt: k.createdAt(),
+        /** The account the message is about, if any (no foreign key: a deletion notice outlives it). */
+        userId: k.uuid("user_id"),
+        /** pending → sending (claimed by one dispatcher) → sent | failed; back to pending on a retryable error. */
+        status: k
+          .text("status", { enum: ["pending", "sending", "sent", "failed"] })
+          .notNull()
+          .default("pending"),
+        attempts: k.int("attempts").notNull().default(0),
+        /** Not before this time (backoff); null: at once. */
+        nextAttemptAt: k.time("next_attempt_at"),
+        /** A claim by a dispatcher lasts until then; a crashed dispatcher's claim expires. */
+        claimedUntil: k.time("claimed_until"),
+        /** What the last failure was (an error name or provider status, never a message body or token). */
+        lastError: k.text("last_error"),
         sentAt: k.time("sent_at"),
       },
-      (t) => [k.index("outbox_messages_recipient_idx").on(t.recipient, t.createdAt)],
+      (t) => [
+        k.index("outbox_messages_recipient_idx").on(t.recipient, t.createdAt),
+        k.index("outbox_messages_due_idx").on(t.status, t.nextAttemptAt),
+      ],
+    ),
+
+    emailTokens: k.table(
+      "email_tokens",
+      {
+        id: k.id(),
+        userId: userId(),
+        /** verify_email: proves `email` (the account's address); change_email: `email` is the new address. */
+        purpose: k.text("purpose", { enum: ["verify_email", "change_email"] }).notNull(),
+        email: k.text("email").notNull(),
+        tokenHash: k.text("token_hash").notNull().unique(),
+        createdAt: k.createdAt(),
+        expiresAt: k.time("expires_at").notNull(),
+        usedAt: k.time("used_at"),
+      },
+      (t) => [k.index("email_tokens_user_idx").on(t.userId)],
     ),
 
     userMfaMethods: k.table(

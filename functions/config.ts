@@ -48,7 +48,37 @@ export interface Config {
   upstash?: { url: string; token: string };
   /** How long the rate-limit store may take before we fail closed with 503. */
   rateLimitTimeoutMs: number;
+  /** Outgoing mail (functions/mail/). */
+  mail: MailConfig;
+  /** restricted: unverified accounts sign in but may not enroll factors, create tenants…; required: no sign-in until verified; off. */
+  emailVerification: "restricted" | "required" | "off";
+  /** Lifetime of verification and email-change links (24 h). */
+  emailTokenTtlMs: number;
+  outbox: {
+    /** Attempts before a message is marked failed. */
+    maxAttempts: number;
+    /** First retry after this long; each later one waits twice as long. */
+    retryBaseMs: number;
+    /** Sent and failed messages are deleted by the sweep after this long (no address lingers). */
+    retentionMs: number;
+  };
 }
+
+/** Where and how mail leaves: `log` keeps it in the outbox only (development). */
+export type MailConfig = {
+  /** The sender, e.g. `Acme <no-reply@acme.example>`. */
+  from: string;
+  /** Links in messages point here (`${appUrl}/reset-password?token=…`). */
+  appUrl: string;
+  /** The product name in subjects and bodies. */
+  productName: string;
+  /** A provider answer slower than this is a failed attempt (retried). */
+  timeoutMs: number;
+} & (
+  | { transport: "log" }
+  | { transport: "smtp"; smtpUrl: string }
+  | { transport: "resend"; resendApiKey: string; resendApiUrl: string }
+);
 
 /**
  * Default limits; a *network* is an IPv4 address or an IPv6 /64 (lib/network.ts).
@@ -111,6 +141,22 @@ const EnvSchema = z.object({
   USAGE_IDEMPOTENCY_TTL_SECONDS: int(60).default(86_400),
   RATE_LIMIT_STORE: z.enum(["upstash", "sql"]).optional(),
   RATE_LIMIT_TIMEOUT_MS: int(50).default(1000),
+  MAIL_TRANSPORT: z.enum(["log", "smtp", "resend"]).default("log"),
+  MAIL_FROM: z.string().min(3).default("User Data Hardening <no-reply@localhost>"),
+  APP_URL: z.url().default("http://localhost:8787"),
+  PRODUCT_NAME: z.string().min(1).max(100).default("User Data Hardening"),
+  MAIL_TIMEOUT_MS: int(100).default(10_000),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "SMTP_URL must be smtp://… or smtps://…")
+    .optional(),
+  RESEND_API_KEY: z.string().min(1).optional(),
+  RESEND_API_URL: z.url().default("https://api.resend.com"),
+  EMAIL_VERIFICATION: z.enum(["restricted", "required", "off"]).default("restricted"),
+  EMAIL_TOKEN_TTL_SECONDS: int(60).default(86_400),
+  OUTBOX_MAX_ATTEMPTS: int(1).default(8),
+  OUTBOX_RETRY_BASE_SECONDS: int(1).default(30),
+  OUTBOX_RETENTION_DAYS: int(1).default(7),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
 });
@@ -122,6 +168,31 @@ function rule(base: RateRule, variable: string, override: string | undefined): R
     throw new Error(`invalid configuration: ${variable} must look like "limit/windowSeconds"`);
   }
   return { name: base.name, limit: Number(m[1]), windowMs: Number(m[2]) * 1000 };
+}
+
+function mailConfig(e: z.output<typeof EnvSchema>): MailConfig {
+  const common = {
+    from: e.MAIL_FROM,
+    appUrl: e.APP_URL.replace(/\/+$/, ""),
+    productName: e.PRODUCT_NAME,
+    timeoutMs: e.MAIL_TIMEOUT_MS,
+  };
+  switch (e.MAIL_TRANSPORT) {
+    case "smtp":
+      if (!e.SMTP_URL) throw new Error("invalid configuration: MAIL_TRANSPORT=smtp needs SMTP_URL");
+      return { ...common, transport: "smtp", smtpUrl: e.SMTP_URL };
+    case "resend":
+      if (!e.RESEND_API_KEY)
+        throw new Error("invalid configuration: MAIL_TRANSPORT=resend needs RESEND_API_KEY");
+      return {
+        ...common,
+        transport: "resend",
+        resendApiKey: e.RESEND_API_KEY,
+        resendApiUrl: e.RESEND_API_URL.replace(/\/+$/, ""),
+      };
+    default:
+      return { ...common, transport: "log" };
+  }
 }
 
 /** Parses the platform environment. Throws a message naming the bad variable (never its value). */
@@ -172,5 +243,13 @@ export function loadConfig(env: Record<string, unknown>): Config {
     rateLimitStore,
     ...(upstash ? { upstash } : {}),
     rateLimitTimeoutMs: e.RATE_LIMIT_TIMEOUT_MS,
+    mail: mailConfig(e),
+    emailVerification: e.EMAIL_VERIFICATION,
+    emailTokenTtlMs: e.EMAIL_TOKEN_TTL_SECONDS * 1000,
+    outbox: {
+      maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+      retryBaseMs: e.OUTBOX_RETRY_BASE_SECONDS * 1000,
+      retentionMs: e.OUTBOX_RETENTION_DAYS * 24 * HOUR,
+    },
   };
 }
