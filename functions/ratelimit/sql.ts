@@ -13,7 +13,7 @@
  * attempts exist per window and key. Expired buckets are deleted by the periodic sweep
  * (db/sweep.ts), so a request's statement count does not depend on chance.
  */
-import { and, eq, gt, or, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Database } from "../../db/database";
 import { type RateCheck, type RateLimiter, type RateLimitResult, RateLimitUnavailableError } from "./types";
 
@@ -24,26 +24,43 @@ export function createSqlRateLimiter(database: Database, now: () => number = Dat
   const bucketOf = (check: RateCheck, at: number) => ({
     key: `${check.rule.name}:${check.identifier}`,
     windowStart: Math.floor(at / check.rule.windowMs) * check.rule.windowMs,
+    windowMs: check.rule.windowMs,
   });
 
-  /** Decrements each named bucket, never below zero (one statement). */
-  async function takeBack(buckets: { key: string; windowStart: number }[]): Promise<void> {
+  /**
+   * Decrements each named bucket, never below zero, in one statement. Written as an upsert over
+   * the buckets sorted by key, like the counting statement: Postgres locks the rows of a
+   * multi-row INSERT … ON CONFLICT in the order of its VALUES, so two requests always lock
+   * shared buckets in the same order and cannot deadlock (an UPDATE … WHERE a OR b locks in
+   * scan order, which can cross and deadlock under load).
+   */
+  async function takeBack(buckets: { key: string; windowStart: number; windowMs: number }[]): Promise<void> {
     if (buckets.length === 0) return;
     await db
-      .update(b)
-      .set({ hits: sql`${b.hits} - 1` })
-      .where(
-        and(
-          gt(b.hits, 0),
-          or(...buckets.map((x) => and(eq(b.key, x.key), eq(b.windowStart, x.windowStart)))),
-        ),
-      );
+      .insert(b)
+      .values(sortedRows(buckets, 0))
+      .onConflictDoUpdate({
+        target: [b.key, b.windowStart],
+        set: { hits: sql`case when ${b.hits} > 0 then ${b.hits} - 1 else 0 end` },
+      });
+  }
+
+  /** Bucket rows (with `hits` for a new row) in key order: the lock order of both statements. */
+  function sortedRows(buckets: { key: string; windowStart: number; windowMs: number }[], hits: number) {
+    return [...buckets]
+      .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
+      .map((x) => ({
+        key: x.key,
+        windowStart: x.windowStart,
+        hits,
+        expiresAt: new Date(x.windowStart + 2 * x.windowMs),
+      }));
   }
 
   async function limit(checks: readonly RateCheck[]): Promise<RateLimitResult[]> {
     if (checks.length === 0) return [];
     const at = now();
-    const buckets = checks.map((c) => ({ ...bucketOf(c, at), windowMs: c.rule.windowMs }));
+    const buckets = checks.map((c) => bucketOf(c, at));
     // Each returned row's previous window: its start minus its rule's window, chosen by key.
     const previousStart = sql.join(
       [
@@ -55,14 +72,7 @@ export function createSqlRateLimiter(database: Database, now: () => number = Dat
     );
     const rows = await db
       .insert(b)
-      .values(
-        buckets.map((x) => ({
-          key: x.key,
-          windowStart: x.windowStart,
-          hits: 1,
-          expiresAt: new Date(x.windowStart + 2 * x.windowMs),
-        })),
-      )
+      .values(sortedRows(buckets, 1))
       .onConflictDoUpdate({ target: [b.key, b.windowStart], set: { hits: sql`${b.hits} + 1` } })
       .returning({
         key: b.key,
