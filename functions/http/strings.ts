@@ -6,6 +6,7 @@
  */
 import { ApiError, type FieldError } from "./problems";
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding U+0000 is the point.
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function walk(value: unknown, path: string[], found: FieldError[]): void {
@@ -15,7 +16,7 @@ function walk(value: unknown, path: string[], found: FieldError[]): void {
       found.push({ path: path.join("."), message: "must not contain U+0000 or an unpaired surrogate" });
     }
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => walk(v, [...path, String(i)], found));
+    for (const [i, v] of value.entries()) walk(v, [...path, String(i)], found);
   } else if (value !== null && typeof value === "object") {
     for (const [key, v] of Object.entries(value)) {
       // A key is stored too when it is a free-form field name; refuse it the same way.
