@@ -11,6 +11,7 @@ import { createPipelineApp } from "./pipeline";
 import { authRoutes } from "./routes/auth";
 import { consentRoutes } from "./routes/consents";
 import { devRoutes } from "./routes/dev";
+import { emailRoutes } from "./routes/email";
 import { meRoutes } from "./routes/me";
 import { mfaRoutes } from "./routes/mfa";
 import { mfaChallengeRoutes } from "./routes/mfa-challenge";
@@ -31,6 +32,7 @@ function mountAllRoutes(app: OpenAPIHono<AppEnv>) {
     .route("/v1/auth", authRoutes)
     .route("/v1/auth/mfa", mfaChallengeRoutes)
     .route("/v1/auth/password", passwordRoutes)
+    .route("/v1/auth/email", emailRoutes)
     .route("/v1/me", meRoutes)
     .route("/v1/mfa", mfaRoutes)
     .route("/v1/mfa/recovery-codes", recoveryCodeRoutes)

@@ -29,6 +29,9 @@ export const SECURITY_EVENT_TYPES = [
   "tenant.member_added",
   "tenant.member_removed",
   "auth.reauthenticated",
+  "auth.email_verified",
+  "auth.password_changed",
+  "auth.email_changed",
 ] as const;
 
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];

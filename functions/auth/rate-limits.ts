@@ -45,8 +45,11 @@ function refusal(scope: RequestScope, rule: RateRule, result: RateLimitResult): 
   });
 }
 
-/** Gives back the attempt a `reserveAttempt` counted (the password or code was right). */
-export type Release = () => Promise<void>;
+/**
+ * Gives back the attempt a `reserveAttempt` counted (the password or code was right).
+ * `exhausted` names the rules this attempt used the last slot of (it "tripped" them).
+ */
+export type Release = (() => Promise<void>) & { exhausted: readonly string[] };
 
 /**
  * Counts one attempt on every check at once. When any rule is exhausted, the others give their
@@ -70,12 +73,18 @@ export async function reserveAttempt(
       requestId: scope.requestId,
     });
   }
-  if (live.length === 0) return async () => {};
+  if (live.length === 0) return Object.assign(async () => {}, { exhausted: [] });
   const results = await scope.limiter.limit(live);
   const counted = live.filter((_, i) => results[i]?.allowed);
-  const release: Release = async () => {
-    if (counted.length > 0) await scope.limiter.refund(counted);
-  };
+  const exhausted = live
+    .filter((_, i) => results[i]?.allowed && results[i]?.remaining === 0)
+    .map((c) => c.rule.name);
+  const release: Release = Object.assign(
+    async () => {
+      if (counted.length > 0) await scope.limiter.refund(counted);
+    },
+    { exhausted },
+  );
   const refused = results.findIndex((r) => !r.allowed);
   if (refused === -1) return release;
   await release();

@@ -13,7 +13,13 @@ export const Email = z
 export const Password = z.string().max(4096);
 
 export const UserSchema = z
-  .object({ id: z.string(), email: z.string(), displayName: z.string().nullable(), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    email: z.string(),
+    emailVerified: z.boolean(),
+    displayName: z.string().nullable(),
+    createdAt: z.string(),
+  })
   .openapi("User");
 
 export const SessionSchema = z

@@ -21,6 +21,7 @@ export const NOTICE_REASONS = [
   "recovery_code_used",
   "password_changed",
   "password_reset",
+  "email_change_requested",
   "email_changed",
   "account_deleted",
   "password_limit_reached",

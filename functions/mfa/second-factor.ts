@@ -15,12 +15,14 @@
  * it, so a new method (webauthn) is one entry there.
  */
 import { z } from "@hono/zod-openapi";
+import { insertMessageToUser, prepareNotice, sendSoon } from "../auth/mail";
 import { reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { RecoveryCode, TotpCode } from "../auth/schemas";
 import type { RequestScope } from "../context";
 import { ApiError } from "../http/problems";
-import { recordSecurityEvent, type SecurityEventType } from "../security-events";
+import { recordSecurityEvent, type SecurityEventType, securityEventRow } from "../security-events";
 import type { SealedFactor } from "../stores/factors";
+import { insertSecurityEvents } from "../stores/security-events";
 import { useRecoveryCode } from "./recovery-codes";
 import { acceptAnyTotpCode, acceptTotpCode } from "./totp";
 
@@ -153,11 +155,20 @@ export function verifySecondFactor(
     const proof = await verify(scope, who.userId, input[field as keyof SecondFactorInput]);
     if (!proof) return null;
     if (usedEvent) {
-      await recordSecurityEvent(scope, {
+      // The event and the owner's notice follow the spend (a batch cannot depend on whether the
+      // compare-and-set before it won); lost only if the process dies between the two.
+      const { t } = scope.db;
+      const event = await securityEventRow(scope, {
         type: usedEvent,
         userId: who.userId,
         tenantId: who.tenantId ?? null,
       });
+      const notice = await prepareNotice(scope, who.userId, "recovery_code_used");
+      await scope.db.atomic((db) => [
+        insertSecurityEvents(db, t, [event]),
+        insertMessageToUser(db, t, notice, who.userId),
+      ]);
+      sendSoon(scope, [notice.id]);
     }
     return { method, ...proof } as SecondFactorProof;
   });

@@ -5,17 +5,27 @@
  */
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
+import {
+  insertMessageTo,
+  insertMessageToUser,
+  prepareEmailToken,
+  prepareMessage,
+  prepareNotice,
+  sendSoon,
+} from "../auth/mail";
 import { limitKeys, passwordChecks, reserveAttempt } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, MfaRequiredSchema, Password, UserSchema } from "../auth/schemas";
 import { completePasswordSignIn } from "../auth/sign-in";
 import { requireStrongPassword } from "../auth/users";
+import { requireVerifiedToSignIn } from "../auth/verification";
 import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
 import { hashPassword, verifyDummyPassword, verifyPassword } from "../lib/password";
 import { recordSecurityEvent, securityEventRow } from "../security-events";
-import { insertSecurityEvents } from "../stores/security-events";
+import { insertEmailToken } from "../stores/email-tokens";
+import { insertSecurityEventForUser, insertSecurityEvents } from "../stores/security-events";
 import { listLiveSessions, revokeOwnSession, revokeSessionById } from "../stores/sessions";
 import { findUserWithPasswordByEmail, insertUser, updatePasswordHash, userView } from "../stores/users";
 
@@ -44,15 +54,30 @@ const register = defineRoute(
       null,
     );
     requireStrongPassword(body.password);
-    const user = await insertUser(scope.db, {
-      id: uuidv7(),
-      email: body.email,
-      passwordHash: await hashPassword(body.password),
-      displayName: body.displayName ?? null,
-      now: scope.now,
-    });
+    const { t } = scope.db;
+    const id = uuidv7();
+    const passwordHash = await hashPassword(body.password);
+    // The account, its verification link and message, and its event land together; when the
+    // address is taken the user insert writes nothing and so does every statement after it
+    // (each is conditional on the new user row).
+    const verification = await prepareEmailToken(scope, id, "verify_email", body.email);
+    const message = await prepareMessage(scope, "email_verification", { token: verification.token }, id);
+    const event = await securityEventRow(scope, { type: "user.registered", userId: id });
+    const [inserted] = await scope.db.atomic((db) => [
+      insertUser(db, t, {
+        id,
+        email: body.email,
+        passwordHash,
+        displayName: body.displayName ?? null,
+        now: scope.now,
+      }),
+      insertEmailToken(db, t, verification.row),
+      insertMessageTo(db, t, message, body.email, id),
+      insertSecurityEventForUser(db, t, { ...event, userId: id }),
+    ]);
+    const [user] = inserted;
     if (!user) throw new ApiError("email_taken", "An account with this email exists.");
-    await recordSecurityEvent(scope, { type: "user.registered", userId: user.id });
+    sendSoon(scope, [message.id]);
     return json({ user: userView(user) }, 201);
   },
 );
@@ -70,7 +95,7 @@ const login = defineRoute(
         z.union([AuthenticatedSchema, MfaRequiredSchema]),
       ),
     },
-    errors: ["invalid_credentials", "rate_limited", "rate_limit_unavailable"],
+    errors: ["invalid_credentials", "email_not_verified", "rate_limited", "rate_limit_unavailable"],
   },
   async (scope, { body }) => {
     const user = await findUserWithPasswordByEmail(scope.db, body.email);
@@ -80,6 +105,12 @@ const login = defineRoute(
       ? await verifyPassword(body.password, user.passwordHash)
       : await verifyDummyPassword(body.password); // same cost: the timing does not tell who exists
     if (!user || !verdict.valid) {
+      // This failure used the account's last attempt from anywhere: its owner is told.
+      if (user && release.exhausted.includes(scope.config.rateLimits.passwordPerAccount.name)) {
+        const notice = await prepareNotice(scope, user.id, "password_limit_reached");
+        await scope.db.atomic((db) => [insertMessageToUser(db, scope.db.t, notice, user.id)]);
+        sendSoon(scope, [notice.id]);
+      }
       await recordSecurityEvent(scope, {
         type: "auth.login_failed",
         userId: user?.id ?? null,
@@ -88,6 +119,7 @@ const login = defineRoute(
       throw new ApiError("invalid_credentials");
     }
     await release();
+    requireVerifiedToSignIn(scope, user);
     if (verdict.needsRehash) {
       await updatePasswordHash(scope.db, user.id, await hashPassword(body.password), scope.now);
     }

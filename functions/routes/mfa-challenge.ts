@@ -7,6 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { AuthenticatedSchema } from "../auth/schemas";
 import { issueSession } from "../auth/sign-in";
+import { requireVerifiedToSignIn } from "../auth/verification";
 import { ApiError } from "../http/problems";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
@@ -25,7 +26,13 @@ const verify = defineRoute(
     summary: "Answer an MFA challenge with a TOTP code or a recovery code",
     request: jsonRequest(withSecondFactor({ challengeToken: z.string().min(1).max(256) })),
     responses: { 200: jsonResponse("Authenticated at aal 2", AuthenticatedSchema) },
-    errors: ["invalid_mfa_code", "invalid_challenge", "rate_limited", "rate_limit_unavailable"],
+    errors: [
+      "invalid_mfa_code",
+      "invalid_challenge",
+      "email_not_verified",
+      "rate_limited",
+      "rate_limit_unavailable",
+    ],
   },
   async (scope, { body }) => {
     const challenge = await claimChallengeAttempt(
@@ -49,6 +56,7 @@ const verify = defineRoute(
     if (!(await consumeChallenge(scope.db, challenge.id, scope.now))) throw new ApiError("invalid_challenge");
     const user = await findUserById(scope.db, challenge.userId);
     if (!user) throw new ApiError("invalid_challenge");
+    requireVerifiedToSignIn(scope, user);
     return json(
       await issueSession(scope, user, 2, [
         { type: "auth.mfa_succeeded", userId: user.id, metadata: { method, flow: "login" } },

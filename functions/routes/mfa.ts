@@ -6,8 +6,10 @@
  */
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
+import { insertMessageToUser, prepareNotice, sendSoon } from "../auth/mail";
 import { TotpCode } from "../auth/schemas";
 import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
+import { requireVerifiedEmail } from "../auth/verification";
 import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
@@ -69,6 +71,7 @@ const enroll = defineRoute(
     },
     errors: [
       "aal2_required",
+      "email_not_verified",
       "reauthentication_required",
       "invalid_credentials",
       "rate_limited",
@@ -83,6 +86,7 @@ const enroll = defineRoute(
     // And a recent authentication: a stolen password-only session must not be able to put the
     // thief's factor on the account (which would then gate the owner's sign-in).
     await requireRecentAuthentication(scope, body.currentPassword);
+    await requireVerifiedEmail(scope);
     const user = await findUserById(scope.db, userId);
     if (!user) throw new ApiError("unauthorized");
 
@@ -160,9 +164,11 @@ const confirm = defineRoute(
       userId,
       metadata: { factorId: factor.id, first },
     });
+    const notice = await prepareNotice(scope, userId, "factor_added");
     await scope.db.atomic((db) => [
       lockUser(db, t, userId),
       insertSecurityEvents(db, t, [event]),
+      insertMessageToUser(db, t, notice, userId),
       ...(recovery
         ? [
             ...replaceRecoveryCodes(db, t, userId, recovery.rows),
@@ -172,6 +178,7 @@ const confirm = defineRoute(
           ]
         : []),
     ]);
+    sendSoon(scope, [notice.id]);
     return json({
       factor: factorView({ ...factor, status: "verified", lastUsedAt: now }),
       ...(recovery ? { recoveryCodes: recovery.codes } : {}),
@@ -217,10 +224,14 @@ const remove = defineRoute(
       userId,
       metadata: { factorId: factor.id },
     });
+    // Removing a verified factor weakens the account: its owner hears of it.
+    const notice = factor.status === "verified" ? await prepareNotice(scope, userId, "factor_removed") : null;
     await scope.db.atomic((db) => [
       ...deleteFactor(db, t, userId, factor.id),
       insertSecurityEvents(db, t, [event]),
+      ...(notice ? [insertMessageToUser(db, t, notice, userId)] : []),
     ]);
+    if (notice) sendSoon(scope, [notice.id]);
     return noContent();
   },
 );

@@ -5,12 +5,14 @@
  */
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
+import { insertMessageTo, insertMessageToUser, prepareMessage, prepareNotice, sendSoon } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, Password } from "../auth/schemas";
 import { issueSession } from "../auth/sign-in";
+import { requireRecentAuthentication } from "../auth/step-up";
 import { requireStrongPassword } from "../auth/users";
 import { ApiError } from "../http/problems";
-import { accepted, json } from "../http/reply";
+import { accepted, json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
 import { hashPassword } from "../lib/password";
@@ -19,11 +21,10 @@ import { verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-fact
 import { type SecurityEventInput, securityEventRow } from "../security-events";
 import { consumeOpenChallenges } from "../stores/challenges";
 import { countVerifiedFactors } from "../stores/factors";
-import { insertOutboxMessageForUser } from "../stores/outbox";
 import { completeReset, findLiveResetToken, insertResetToken, spendResetToken } from "../stores/reset-tokens";
-import { insertSecurityEventForUser } from "../stores/security-events";
+import { insertSecurityEventForUser, insertSecurityEvents } from "../stores/security-events";
 import { revokeOtherSessions } from "../stores/sessions";
-import { findUserById, findUserIdByEmail } from "../stores/users";
+import { findUserById, findUserIdByEmail, markEmailVerified, setPasswordHash } from "../stores/users";
 
 const forgot = defineRoute(
   {
@@ -45,21 +46,16 @@ const forgot = defineRoute(
     const send = await allowMessage(scope, email);
     const userId = found && send ? found : uuidv7();
     const token = generateToken();
-    const messageId = uuidv7();
-    const payload = await scope.vault.box.seal(JSON.stringify({ token }), messageId);
+    const message = await prepareMessage(scope, "password_reset", { token }, userId);
     const event = await securityEventRow(scope, { type: "auth.password_reset_requested", userId });
     const tokenHash = await sha256Hex(token);
     const expiresAt = new Date(now.getTime() + config.passwordResetTtlMs);
     await scope.db.atomic((db) => [
       insertResetToken(db, t, { id: uuidv7(), userId, tokenHash, createdAt: now, expiresAt }),
-      insertOutboxMessageForUser(
-        db,
-        t,
-        { id: messageId, recipient: email, kind: "password_reset", payload, createdAt: now },
-        userId,
-      ),
+      insertMessageTo(db, t, message, email, userId),
       insertSecurityEventForUser(db, t, { ...event, userId }),
     ]);
+    if (userId === found) sendSoon(scope, [message.id]);
     return accepted();
   },
 );
@@ -101,26 +97,62 @@ const reset = defineRoute(
 
     // Of concurrent resets with one token, one spends it.
     if (!(await spendResetToken(scope.db, token.id, now))) throw new ApiError("invalid_token");
-    const user = await findUserById(scope.db, token.userId);
-    if (!user) throw new ApiError("invalid_token");
+    const found = await findUserById(scope.db, token.userId);
+    if (!found) throw new ApiError("invalid_token");
+    // The token came by mail: a completed reset also proves the address.
+    const user = { ...found, emailVerifiedAt: found.emailVerifiedAt ?? now };
     const passwordHash = await hashPassword(body.newPassword);
+    const notice = await prepareNotice(scope, user.id, "password_reset");
     const events: SecurityEventInput[] = [
       { type: "auth.password_reset_completed", userId: user.id, metadata: { aal } },
       ...(aal === 2
         ? [{ type: "auth.mfa_succeeded" as const, userId: user.id, metadata: { flow: "reset" } }]
         : []),
     ];
-    return json(
-      await issueSession(scope, user, aal, events, (db, sessionId) => [
-        // The new password, every other outstanding reset token spent, every other session revoked.
-        ...completeReset(db, t, user.id, passwordHash, now),
-        revokeOtherSessions(db, t, user.id, now, sessionId),
-        // A challenge got with the old password must not complete after the reset.
-        consumeOpenChallenges(db, t, user.id, now),
-      ]),
-    );
+    const answer = await issueSession(scope, user, aal, events, (db, sessionId) => [
+      // The new password, every other outstanding reset token spent, every other session revoked.
+      ...completeReset(db, t, user.id, passwordHash, now),
+      markEmailVerified(db, t, user.id, now),
+      revokeOtherSessions(db, t, user.id, now, sessionId),
+      // A challenge got with the old password must not complete after the reset.
+      consumeOpenChallenges(db, t, user.id, now),
+      insertMessageToUser(db, t, notice, user.id),
+    ]);
+    sendSoon(scope, [notice.id]);
+    return json(answer);
   },
 );
 
-/** Password forgot and reset (mounted at /v1/auth/password). */
-export const passwordRoutes = routeModule(forgot, reset);
+const change = defineRoute(
+  {
+    method: "post",
+    path: "/change",
+    tags: ["auth"],
+    summary: "Change the password (the current one is checked); every other session is revoked",
+    security: [{ bearer: [] }],
+    request: jsonRequest(z.object({ currentPassword: Password, newPassword: Password })),
+    responses: { 204: { description: "Changed" } },
+    errors: ["weak_password", "invalid_credentials", "rate_limited", "rate_limit_unavailable"],
+  },
+  async (scope, { body }) => {
+    requireStrongPassword(body.newPassword);
+    // The current password is always checked, under the password limits.
+    await requireRecentAuthentication(scope, body.currentPassword);
+    const { t } = scope.db;
+    const { userId, sessionId } = scope.auth;
+    const passwordHash = await hashPassword(body.newPassword);
+    const notice = await prepareNotice(scope, userId, "password_changed");
+    const event = await securityEventRow(scope, { type: "auth.password_changed", userId });
+    await scope.db.atomic((db) => [
+      setPasswordHash(db, t, userId, passwordHash, scope.now),
+      revokeOtherSessions(db, t, userId, scope.now, sessionId),
+      insertSecurityEvents(db, t, [event]),
+      insertMessageToUser(db, t, notice, userId),
+    ]);
+    sendSoon(scope, [notice.id]);
+    return noContent();
+  },
+);
+
+/** Password forgot, reset and change (mounted at /v1/auth/password). */
+export const passwordRoutes = routeModule(forgot, reset, change);

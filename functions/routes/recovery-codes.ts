@@ -3,6 +3,7 @@
  * a current second factor, rate limited and failing closed) and a count of what is left.
  */
 import { z } from "@hono/zod-openapi";
+import { insertMessageToUser, prepareNotice, sendSoon } from "../auth/mail";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
@@ -31,10 +32,13 @@ const regenerate = defineRoute(
     await verifySecondFactor(scope, { userId, flow: "regenerate_recovery_codes" }, body);
     const { codes, rows } = await newRecoveryCodeSet(userId, scope.now);
     const event = await securityEventRow(scope, { type: "mfa.recovery_codes_regenerated", userId });
+    const notice = await prepareNotice(scope, userId, "recovery_codes_regenerated");
     await scope.db.atomic((db) => [
       ...replaceRecoveryCodes(db, t, userId, rows),
       insertSecurityEvents(db, t, [event]),
+      insertMessageToUser(db, t, notice, userId),
     ]);
+    sendSoon(scope, [notice.id]);
     return json({ recoveryCodes: codes }, 201);
   },
 );

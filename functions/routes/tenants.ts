@@ -3,6 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { Email } from "../auth/schemas";
 import { MANAGER_ROLES, requireTenantRole } from "../auth/tenant-guard";
+import { requireVerifiedEmail } from "../auth/verification";
 import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
@@ -30,8 +31,10 @@ const createTenant = defineRoute(
     security: [{ bearer: [] }],
     request: jsonRequest(z.object({ name: z.string().trim().min(1).max(100) })),
     responses: { 201: jsonResponse("Created", z.object({ tenant: TenantSchema, role: z.literal("owner") })) },
+    errors: ["email_not_verified"],
   },
   async (scope, { body }) => {
+    await requireVerifiedEmail(scope);
     const { t } = scope.db;
     const tenant = { id: uuidv7(), name: body.name, createdAt: scope.now };
     const owner = {

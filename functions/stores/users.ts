@@ -1,12 +1,14 @@
 /** Users: accounts and their password hashes. */
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, notExists, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
+import { isUniqueViolation } from "../../db/dialect";
 
 /** The columns of a user that answers show (never the password hash). */
 export const userProjection = (t: Schema) => ({
   id: t.users.id,
   email: t.users.email,
   displayName: t.users.displayName,
+  emailVerifiedAt: t.users.emailVerifiedAt,
   createdAt: t.users.createdAt,
 });
 
@@ -14,19 +16,32 @@ export interface UserRow {
   id: string;
   email: string;
   displayName: string | null;
+  emailVerifiedAt: Date | null;
   createdAt: Date;
 }
 
 export function userView(u: UserRow) {
-  return { id: u.id, email: u.email, displayName: u.displayName, createdAt: u.createdAt.toISOString() };
+  return {
+    id: u.id,
+    email: u.email,
+    emailVerified: u.emailVerifiedAt !== null,
+    displayName: u.displayName,
+    createdAt: u.createdAt.toISOString(),
+  };
 }
 
-/** Inserts a user unless the email is taken; null when it is (the unique index decides, so races are safe). */
-export async function insertUser(
-  { db, t }: Database,
+/**
+ * Insert of a user unless the email is taken (for a batch; it returns the user, or no row when
+ * the address is taken: the unique index decides, so races are safe). Later statements of the
+ * batch that belong to the new account must be conditional on it (`INSERT … SELECT … WHERE
+ * EXISTS` the user), since a batch cannot branch.
+ */
+export function insertUser(
+  db: Db,
+  t: Schema,
   row: { id: string; email: string; passwordHash: string; displayName: string | null; now: Date },
-): Promise<UserRow | null> {
-  const [user] = await db
+) {
+  return db
     .insert(t.users)
     .values({
       id: row.id,
@@ -38,7 +53,14 @@ export async function insertUser(
     })
     .onConflictDoNothing({ target: t.users.email })
     .returning(userProjection(t));
-  return user ?? null;
+}
+
+/** Marks the address proven (for a batch); keeps the first proof's time. */
+export function markEmailVerified(db: Db, t: Schema, id: string, now: Date): Query {
+  return db
+    .update(t.users)
+    .set({ emailVerifiedAt: now })
+    .where(and(eq(t.users.id, id), isNull(t.users.emailVerifiedAt)));
 }
 
 /** The user with this (normalised) email and its password hash, or null. */
@@ -101,4 +123,28 @@ export function lockUser(db: Db, t: Schema, id: string): Query {
     .update(t.users)
     .set({ updatedAt: sql`${t.users.updatedAt}` })
     .where(eq(t.users.id, id));
+}
+
+/**
+ * Moves the user to `email`, verified, unless another account holds that address (decided in
+ * the statement; the unique index settles a race). False when it is taken.
+ */
+export async function changeEmail(
+  { db, t }: Database,
+  id: string,
+  email: string,
+  now: Date,
+): Promise<boolean> {
+  const u = t.users;
+  try {
+    const changed = await db
+      .update(u)
+      .set({ email, emailVerifiedAt: now, updatedAt: now })
+      .where(and(eq(u.id, id), notExists(db.select({ id: u.id }).from(u).where(eq(u.email, email)))))
+      .returning({ id: u.id });
+    return changed.length === 1;
+  } catch (err) {
+    if (isUniqueViolation(err)) return false;
+    throw err;
+  }
 }

@@ -7,7 +7,7 @@
  * concurrent upserts would pile up duplicates. Every key therefore uses the NOT NULL `scope_id`
  * ('' for global, the tenant id otherwise), kept in step with `tenant_id` by a CHECK.
  */
-import { type AnyColumn, and, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
+import { type AnyColumn, and, eq, getTableColumns, is, SQL, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Schema } from "../../db/database";
 
@@ -34,13 +34,15 @@ export function excluded(column: AnyColumn): SQL {
  */
 export function rowWhere<T extends SQLiteTable>(
   table: T,
-  row: T["$inferInsert"],
+  row: { [K in keyof T["$inferInsert"]]: T["$inferInsert"][K] | SQL },
   from: SQLiteTable,
   where: SQL | undefined,
 ): SQL {
-  const values = Object.entries(getTableColumns(table)).map(([key, column]) =>
-    sql.param((row as Record<string, unknown>)[key] ?? null, column),
-  );
+  const values = Object.entries(getTableColumns(table)).map(([key, column]) => {
+    const value = (row as Record<string, unknown>)[key] ?? null;
+    // An SQL value is a column of `from` (e.g. the recipient read from the users row).
+    return is(value, SQL) ? value : sql.param(value, column);
+  });
   return sql`select ${sql.join(values, sql`, `)} from ${from} where ${where}`;
 }
 

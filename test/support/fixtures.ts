@@ -1,5 +1,8 @@
-/** Test fixtures built through the HTTP interface only. */
+/** Test fixtures built through the HTTP interface (the outbox is read as a mailbox would be). */
+import { and, desc, eq } from "drizzle-orm";
 import { expect } from "vitest";
+import { createSecretBox, parseKeyring } from "../../functions/lib/secret-box";
+import type { MessageKind, MessagePayload } from "../../functions/mail/types";
 import { api, call, expectStatus, type Harness } from "./harness";
 
 export const PASSWORD = "correct horse battery staple";
@@ -19,14 +22,45 @@ export interface SignedUp {
   sessionId: string;
 }
 
-/** Registers a new account and logs it in (aal 1). */
+/**
+ * The newest queued message of `kind` to `to` and its opened payload, read from the outbox the
+ * way the dispatcher reads it (the test knows the deployment's keys); null when there is none.
+ */
+export async function latestMessage(
+  h: Harness,
+  to: string,
+  kind: MessageKind,
+): Promise<{ id: string; payload: MessagePayload } | null> {
+  const { db, t } = h.open();
+  const o = t.outboxMessages;
+  const [row] = await db
+    .select({ id: o.id, keyId: o.payloadKeyId, ciphertext: o.payloadCiphertext })
+    .from(o)
+    .where(and(eq(o.recipient, to.toLowerCase()), eq(o.kind, kind)))
+    .orderBy(desc(o.id))
+    .limit(1);
+  if (!row) return null;
+  const box = createSecretBox(parseKeyring(h.config.encryptionKeys));
+  const payload = JSON.parse(await box.open({ keyId: row.keyId, ciphertext: row.ciphertext }, row.id));
+  return { id: row.id, payload };
+}
+
+/** Verifies the address with the link token of its newest verification message. */
+export async function verifyEmail(h: Harness, email: string): Promise<void> {
+  const message = await latestMessage(h, email, "email_verification");
+  if (!message?.payload.token) throw new Error(`no verification message to ${email}`);
+  await expectStatus(api(h).v1.auth.email.verify.$post({ json: { token: message.payload.token } }), 200);
+}
+
+/** Registers a new account, verifies its address (unless `verified: false`) and logs it in (aal 1). */
 export async function signUp(
   h: Harness,
-  opts: { email?: string; password?: string } = {},
+  opts: { email?: string; password?: string; verified?: boolean } = {},
 ): Promise<SignedUp> {
   const email = opts.email ?? uniqueEmail();
   const password = opts.password ?? PASSWORD;
   const reg = await expectStatus(api(h).v1.auth.register.$post({ json: { email, password } }), 201);
+  if (opts.verified !== false) await verifyEmail(h, email);
   const login = await expectStatus(api(h).v1.auth.login.$post({ json: { email, password } }), 200);
   if (login.status !== "authenticated") throw new Error("a new account needs no second factor");
   return { email, password, userId: reg.user.id, token: login.session.token, sessionId: login.session.id };
