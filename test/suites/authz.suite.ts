@@ -25,6 +25,13 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
   { method: "GET", path: "/v1/auth/sessions" },
   { method: "DELETE", path: "/v1/auth/sessions/{id}" },
   { method: "GET", path: "/v1/me" },
+  { method: "POST", path: "/v1/auth/email/verify/resend" },
+  { method: "POST", path: "/v1/auth/email/change", json: { newEmail: "new@example.test" } },
+  {
+    method: "POST",
+    path: "/v1/auth/password/change",
+    json: { currentPassword: "correct horse battery staple", newPassword: "another fine passphrase" },
+  },
   { method: "POST", path: "/v1/tenants", json: { name: "x" } },
   { method: "GET", path: "/v1/tenants" },
   {

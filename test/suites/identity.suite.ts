@@ -15,6 +15,7 @@ export function identitySuite(h: () => Harness): void {
     expect(res.user).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       email,
+      emailVerified: false,
       displayName: "Ada",
       createdAt: expect.any(String),
     });
