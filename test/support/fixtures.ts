@@ -1,5 +1,5 @@
 /** Test fixtures built through the HTTP interface (the outbox is read as a mailbox would be). */
-import { and, desc, eq } from "drizzle-orm";
+import { and, asc, desc, eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { createSecretBox, parseKeyring } from "../../functions/lib/secret-box";
 import type { MessageKind, MessagePayload } from "../../functions/mail/types";
@@ -43,6 +43,36 @@ export async function latestMessage(
   const box = createSecretBox(parseKeyring(h.config.encryptionKeys));
   const payload = JSON.parse(await box.open({ keyId: row.keyId, ciphertext: row.ciphertext }, row.id));
   return { id: row.id, payload };
+}
+
+/** Every queued message to `to`, oldest first, with its opened payload. */
+export async function messagesTo(
+  h: Harness,
+  to: string,
+): Promise<{ kind: string; payload: MessagePayload }[]> {
+  const { db, t } = h.open();
+  const o = t.outboxMessages;
+  const rows = await db
+    .select({ id: o.id, kind: o.kind, keyId: o.payloadKeyId, ciphertext: o.payloadCiphertext })
+    .from(o)
+    .where(eq(o.recipient, to.toLowerCase()))
+    .orderBy(asc(o.id));
+  const box = createSecretBox(parseKeyring(h.config.encryptionKeys));
+  return Promise.all(
+    rows.map(async (r) => ({
+      kind: r.kind,
+      payload: JSON.parse(
+        await box.open({ keyId: r.keyId, ciphertext: r.ciphertext }, r.id),
+      ) as MessagePayload,
+    })),
+  );
+}
+
+/** The reasons of the security notices queued for `to`, oldest first. */
+export async function noticesTo(h: Harness, to: string): Promise<string[]> {
+  return (await messagesTo(h, to))
+    .filter((m) => m.kind === "security_notice")
+    .map((m) => String(m.payload.reason));
 }
 
 /** Verifies the address with the link token of its newest verification message. */
