@@ -96,6 +96,12 @@ const NOTICES: Record<NoticeReason, (p: MessagePayload) => { subject: string; wh
     subject: "Your password was reset",
     what: "The password of your account was reset with a link sent to this address.",
   }),
+  email_change_requested: (p) => ({
+    subject: "A change of your email address was requested",
+    what:
+      `Someone signed in to your account asked to move it to ${required(p.newEmail, "newEmail")}. ` +
+      "The change happens only when the link sent to that address is used.",
+  }),
   email_changed: (p) => ({
     subject: "Your email address was changed",
     what:

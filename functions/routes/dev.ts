@@ -7,10 +7,22 @@ import { Email } from "../auth/schemas";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonResponse } from "../http/schemas";
+import { renderMessage } from "../mail/messages";
+import type { MessageKind, MessagePayload } from "../mail/types";
 import { listOutboxMessages } from "../stores/outbox";
 
 const OutboxSchema = z.object({
-  messages: z.array(z.object({ to: z.string(), kind: z.string(), token: z.string(), createdAt: z.string() })),
+  messages: z.array(
+    z.object({
+      id: z.string(),
+      to: z.string(),
+      kind: z.string(),
+      token: z.string().nullable(),
+      subject: z.string(),
+      text: z.string(),
+      createdAt: z.string(),
+    }),
+  ),
 });
 
 const outbox = defineRoute(
@@ -26,16 +38,22 @@ const outbox = defineRoute(
     const rows = await listOutboxMessages(scope.db, query.to);
     const messages = await Promise.all(
       rows.map(async (m) => {
-        const payload = JSON.parse(await scope.vault.box.open(m.payload, m.id));
+        const payload: MessagePayload = JSON.parse(await scope.vault.box.open(m.payload, m.id));
+        // The text a mailbox would show: what the dispatcher sends, rendered the same way.
+        const rendered = renderMessage(m.kind as MessageKind, payload, scope.config.mail, m.recipient);
         return {
+          id: m.id,
           to: m.recipient,
           kind: m.kind,
-          token: String(payload.token),
+          token: payload.token ?? null,
+          subject: rendered.subject,
+          text: rendered.text,
           createdAt: m.createdAt.toISOString(),
         };
       }),
     );
-    return json({ messages });
+    // Newest first.
+    return json({ messages: messages.reverse() });
   },
 );
 

@@ -5,7 +5,7 @@
  * database cannot hold.
  */
 import { expect, it } from "vitest";
-import { PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
+import { devOutbox, PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
 import {
   api,
   call,
@@ -100,9 +100,7 @@ export function hardeningSuite(h: () => Harness): void {
     const { secret, recoveryCodes } = await enrollTotp(m, user);
     const open = await challenge(m, user);
     await expectStatus(api(m).v1.auth.password.forgot.$post({ json: { email: user.email } }), 202);
-    const outbox = await call(m, "GET", `/v1/dev/outbox?to=${encodeURIComponent(user.email)}`);
-    expect(outbox.status).toBe(200);
-    const token: string = outbox.body.messages.at(-1).token;
+    const token = (await devOutbox(m, user.email)).at(-1)?.token ?? "";
     await expectStatus(
       api(m).v1.auth.password.reset.$post({
         json: { token, newPassword: "brand new password 1", recoveryCode: recoveryCodes[0]! },

@@ -3,7 +3,7 @@ import type { InferRequestType } from "hono/client";
 import { expect, it } from "vitest";
 import { createSqlRateLimiter } from "../../functions/ratelimit/sql";
 import { RateLimitUnavailableError } from "../../functions/ratelimit/types";
-import { signUp } from "../support/fixtures";
+import { devOutbox, signUp } from "../support/fixtures";
 import { api, call, expectStatus, type Harness, makeHarness } from "../support/harness";
 import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
 
@@ -352,8 +352,8 @@ export function mfaSuite(h: () => Harness): void {
     const { secret, recoveryCodes } = await enrollTotp(m, user);
     const forgot = async () => {
       await api(m).v1.auth.password.forgot.$post({ json: { email: user.email } });
-      const messages = (await call(m, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
-      return messages[messages.length - 1].token as string;
+      const messages = await devOutbox(m, user.email);
+      return messages.at(-1)?.token ?? "";
     };
     const token = await forgot();
     const newPassword = "a brand new passphrase";
@@ -392,7 +392,8 @@ export function mfaSuite(h: () => Harness): void {
     const user = await signUp(m);
     const { secret } = await enrollTotp(m, user); // a right code: not counted
     await api(m).v1.auth.password.forgot.$post({ json: { email: user.email } });
-    const [message] = (await call(m, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
+    const [message] = await devOutbox(m, user.email);
+    if (!message) throw new Error("no reset message");
     const newPassword = "a brand new passphrase";
     const missing = await expectStatus(resetPassword(m, { token: message.token, newPassword }), 401);
     expect(missing.code).toBe("mfa_required");

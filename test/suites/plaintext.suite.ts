@@ -4,7 +4,7 @@
  * the database is scanned for those values.
  */
 import { expect, it } from "vitest";
-import { signUp } from "../support/fixtures";
+import { devOutbox, signUp } from "../support/fixtures";
 import { api, call, expectStatus, type Harness, makeHarness } from "../support/harness";
 import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
 
@@ -47,7 +47,8 @@ export function plaintextSuite(h: () => Harness): void {
     secrets.push(verified.session.token);
     await client().v1.auth.password.forgot.$post({ json: { email: user.email } });
     // The development outbox is left out of the app's type (it exists only in development).
-    const [message] = (await call(m, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
+    const [message] = await devOutbox(m, user.email);
+    if (!message) throw new Error("no reset message");
     secrets.push(message.token);
     const newPassword = `new-plain-probe-${crypto.randomUUID()}`;
     secrets.push(newPassword);

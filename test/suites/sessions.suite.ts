@@ -1,7 +1,7 @@
 /** Sessions, logout, expiry, password reset and the development outbox. */
 import { expect, it } from "vitest";
 import { sweepExpired } from "../../db/sweep";
-import { PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
+import { devOutbox, PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
 import { api, call, expectStatus, type Harness, makeHarness } from "../support/harness";
 
 const NEW_PASSWORD = "an entirely new passphrase";
@@ -112,15 +112,12 @@ export function sessionsSuite(h: () => Harness): void {
       api(dev).v1.auth.password.forgot.$post({ json: { email: user.email.toUpperCase() } }),
       202,
     );
-    const outbox = await call(
-      dev,
-      "GET",
-      `/v1/dev/outbox?to=${encodeURIComponent(user.email.toUpperCase())}`,
-    );
-    expect(outbox.status).toBe(200);
-    expect(outbox.body.messages).toHaveLength(1);
-    const [message] = outbox.body.messages;
-    expect(message).toMatchObject({ to: user.email, kind: "password_reset" });
+    const messages = await devOutbox(dev, user.email.toUpperCase());
+    expect(messages).toHaveLength(1);
+    const [message] = messages;
+    expect(message).toMatchObject({ to: user.email, kind: "password_reset", subject: expect.any(String) });
+    expect(message?.text).toContain(encodeURIComponent(message?.token ?? "-"));
+    if (!message?.token) throw new Error("a reset message carries its token");
 
     const resetWith = (newPassword: string) =>
       api(dev).v1.auth.password.reset.$post({ json: { token: message.token, newPassword } });
@@ -157,7 +154,7 @@ export function sessionsSuite(h: () => Harness): void {
     await expectStatus(forgot("nope"), 400);
     const user = await signUp(dev);
     for (let i = 0; i < 5; i++) await expectStatus(forgot(user.email), 202);
-    expect((await call(dev, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages).toHaveLength(3);
+    expect(await devOutbox(dev, user.email)).toHaveLength(3);
     expect((await call(dev, "GET", "/v1/dev/outbox")).status).toBe(400);
   });
 
@@ -167,16 +164,16 @@ export function sessionsSuite(h: () => Harness): void {
       api(dev).v1.auth.password.reset.$post({ json: { token, newPassword: NEW_PASSWORD } });
     const user = await signUp(dev);
     for (let i = 0; i < 2; i++) await api(dev).v1.auth.password.forgot.$post({ json: { email: user.email } });
-    const [first, second] = (await call(dev, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
-    await expectStatus(reset(first.token), 200);
-    const stale = await expectStatus(reset(second.token), 400);
+    const [first, second] = await devOutbox(dev, user.email);
+    await expectStatus(reset(first?.token ?? ""), 200);
+    const stale = await expectStatus(reset(second?.token ?? ""), 400);
     expect(stale.code).toBe("invalid_token");
 
     const other = await signUp(dev);
     await api(dev).v1.auth.password.forgot.$post({ json: { email: other.email } });
-    const [msg] = (await call(dev, "GET", `/v1/dev/outbox?to=${other.email}`)).body.messages;
+    const [msg] = await devOutbox(dev, other.email);
     dev.clock.advance(31 * 60_000);
-    const expired = await expectStatus(reset(msg.token), 400);
+    const expired = await expectStatus(reset(msg?.token ?? ""), 400);
     expect(expired.code).toBe("invalid_token");
   });
 
@@ -184,7 +181,8 @@ export function sessionsSuite(h: () => Harness): void {
     const dev = makeHarness({ backend: h().backend, open: h().open, env: { APP_ENV: "development" } });
     const user = await signUp(dev);
     await api(dev).v1.auth.password.forgot.$post({ json: { email: user.email } });
-    const [msg] = (await call(dev, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
+    const [msg] = await devOutbox(dev, user.email);
+    if (!msg?.token) throw new Error("a reset message carries its token");
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         api(dev).v1.auth.password.reset.$post({

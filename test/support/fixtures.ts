@@ -116,3 +116,25 @@ export async function addMember(
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: the development outbox is left out of the typed client.
+type DevMessage = {
+  id: string;
+  to: string;
+  kind: string;
+  token: string;
+  subject: string;
+  text: string;
+} & Record<string, any>;
+
+/**
+ * The messages of `kind` (one that carries a token) the development outbox (`GET /v1/dev/outbox`, APP_ENV=development)
+ * shows for `to`, oldest first (the route answers newest first).
+ */
+export async function devOutbox(h: Harness, to: string, kind = "password_reset"): Promise<DevMessage[]> {
+  const res = await call(h, "GET", `/v1/dev/outbox?to=${encodeURIComponent(to)}`);
+  expect(res.status).toBe(200);
+  const messages = (res.body.messages as DevMessage[]).filter((m) => m.kind === kind).reverse();
+  for (const m of messages) expect(m.token).toEqual(expect.any(String));
+  return messages;
+}
