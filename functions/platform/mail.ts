@@ -55,7 +55,7 @@ export function mailTransportFor(
       if (platform === "workers") throw new Error(WORKERS_SMTP_UNSUPPORTED);
       if (!smtp) {
         throw new Error(
-          "MAIL_TRANSPORT=smtp: the Node/Lambda entry must pass nodemailerTransport (functions/mail/smtp-node.ts)",
+          "MAIL_TRANSPORT=smtp: the Node/Lambda entry must pass the SMTP transport of functions/mail/smtp-node.ts",
         );
       }
       return smtp(mail);

@@ -163,7 +163,7 @@ describe("mailTransportFor", () => {
     const mail = { ...base, transport: "smtp", smtpUrl: "smtp://127.0.0.1:2525" } as const;
     expect(() => mailTransportFor({ mail }, "workers")).toThrow(WORKERS_SMTP_UNSUPPORTED);
     expect(WORKERS_SMTP_UNSUPPORTED).toMatch(/MAIL_TRANSPORT=resend/);
-    expect(() => mailTransportFor({ mail }, "node")).toThrow(/nodemailerTransport/);
+    expect(() => mailTransportFor({ mail }, "node")).toThrow(/smtp-node\.ts/);
     const fake = { name: "smtp", send: async () => {} };
     expect(mailTransportFor({ mail }, "node", () => fake)).toBe(fake);
   });
