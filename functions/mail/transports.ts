@@ -35,7 +35,7 @@ export function errorName(error: unknown): string {
  * Resend (https://resend.com/docs/api-reference/emails/send-email): POST `${resendApiUrl}/emails`
  * with the API key as a bearer token and `{ from, to: [to], subject, text, html }`; it answers
  * 200 `{ id }`, or an error document `{ statusCode, name, message }`. 2xx: delivered. 429, 5xx,
- * a network error or no answer within `timeoutMs` (the body included): retryable. Any other
+ * a network error or no answer (status line) within `timeoutMs`: retryable. Any other
  * status (401/403 key or sender, 422 validation): not retryable, the same request would fail
  * again. Redirects are not followed, so the key is only ever sent to the configured URL.
  */
@@ -68,9 +68,10 @@ export function resendTransport(
           signal,
         });
         status = response.status;
-        // Read the answer to its end (within the same deadline) so the connection can be reused;
-        // its content is not needed (a 2xx names the id, an error names the key or the address).
-        await response.arrayBuffer();
+        // The status decides; the body is not needed (a 2xx names the id, an error document can
+        // quote the address). Cancelled rather than read: once a 2xx has come, a slow or broken
+        // body must not turn an accepted message into a retry, and so into a second copy.
+        response.body?.cancel().catch(() => {});
       } catch (error) {
         throw new MailDeliveryError(`resend ${errorName(error)}`, true);
       }

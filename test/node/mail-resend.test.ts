@@ -141,6 +141,14 @@ describe("Resend transport against a stand-in for Resend's API", () => {
     expect(ms).toBeLessThan(300 + 300);
   });
 
+  it("a 200 whose body never ends is delivered, not retried (a retry would send a second copy)", async () => {
+    standIn.behave({ kind: "stall-body" });
+    const quick = { ...resend, timeoutMs: 300 };
+    const started = performance.now();
+    await resendTransport(quick).send(message);
+    expect(performance.now() - started).toBeLessThan(300);
+  });
+
   it("a refused connection: retryable", async () => {
     const closed = { ...resend, resendApiUrl: `http://127.0.0.1:${await freePort()}` };
     const { error } = await failure(resendTransport(closed).send(message));

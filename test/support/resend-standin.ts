@@ -9,7 +9,8 @@
  * - another path → 404 `not_found`, another method → 405 `method_not_allowed`;
  * - errors as `{ statusCode, name, message }`.
  * It can also be told to answer every request with a given status (429, 500…), to redirect,
- * or to hang (read the request and never answer). Every request is recorded.
+ * to hang (read the request and never answer) or to stall a 200's body. Every request is
+ * recorded.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
@@ -30,7 +31,9 @@ export type ResendBehaviour =
   /** 307 to another path of the stand-in (which would accept a follow-up). */
   | { kind: "redirect" }
   /** The request is read and no answer ever comes. */
-  | { kind: "hang" };
+  | { kind: "hang" }
+  /** 200 and the start of `{ id }`, and the rest of the body never comes. */
+  | { kind: "stall-body" };
 
 export interface ResendStandIn {
   /** http://127.0.0.1:port (what RESEND_API_URL would be). */
@@ -103,6 +106,11 @@ export async function startResendStandIn(apiKey: string): Promise<ResendStandIn>
       requests.push({ method: req.method ?? "", path, headers: req.headers, body });
 
       if (behaviour.kind === "hang") return;
+      if (behaviour.kind === "stall-body") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"id":"');
+        return;
+      }
       if (behaviour.kind === "status") {
         error(res, behaviour.status, "Forced by the test.");
         return;
