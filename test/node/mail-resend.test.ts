@@ -138,15 +138,15 @@ describe("Resend transport against a stand-in for Resend's API", () => {
     const { error, ms } = await failure(resendTransport(quick).send(message));
     expect(error).toMatchObject({ reason: "resend TimeoutError", retryable: true });
     expect(ms).toBeGreaterThanOrEqual(250);
-    expect(ms).toBeLessThan(300 + 300);
+    expect(ms).toBeLessThan(300 + 1000);
   });
 
   it("a 200 whose body never ends is delivered, not retried (a retry would send a second copy)", async () => {
     standIn.behave({ kind: "stall-body" });
-    const quick = { ...resend, timeoutMs: 300 };
+    const quick = { ...resend, timeoutMs: 1000 };
     const started = performance.now();
     await resendTransport(quick).send(message);
-    expect(performance.now() - started).toBeLessThan(300);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it("a refused connection: retryable", async () => {
