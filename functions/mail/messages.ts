@@ -70,6 +70,13 @@ function tokenLink(mail: MailConfig, path: string, token: string | undefined): s
 
 const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
+/**
+ * One plain address (`local@domain`), as the API's Email schema accepts: no display name, no
+ * list, no spaces, quotes, brackets or controls. Addresses are checked there already; this keeps
+ * a transport from ever reading a recipient as several (`a@x.io, b@y.io`) or as a header.
+ */
+const PLAIN_ADDRESS = /^[^\s@,;:<>()[\]"\\\p{Cc}]{1,64}@[^\s@,;:<>()[\]"\\\p{Cc}]{1,253}$/u;
+
 /** Subject and opening sentence of each security notice. */
 const NOTICES: Record<NoticeReason, (p: MessagePayload) => { subject: string; what: string }> = {
   factor_added: () => ({
@@ -242,6 +249,10 @@ export function renderMessage(
   mail: MailConfig,
   to: string,
 ): MailMessage {
+  if (!PLAIN_ADDRESS.test(to)) throw invalid("recipient is not one plain address");
+  if (payload.newEmail !== undefined && !PLAIN_ADDRESS.test(payload.newEmail)) {
+    throw invalid("newEmail is not one plain address");
+  }
   const d = draft(kind, payload, mail, to);
   const product = oneLine(mail.productName);
   const subject = oneLine(d.subject);

@@ -153,7 +153,7 @@ describe("renderMessage: security notices", () => {
         reason,
         // A token in the payload must never reach a notice.
         token: TOKEN,
-        ...(reason === "email_changed" ? { newEmail: "new@example.com" } : {}),
+        ...(reason === "email_changed" || reason === "email_change_requested" ? { newEmail: "new@example.com" } : {}),
       };
       const m = renderMessage("security_notice", payload, mail, "old@example.com");
       expect(m.to).toBe("old@example.com");
@@ -187,13 +187,13 @@ describe("renderMessage: security notices", () => {
   it("email_changed goes to the old address and names the new one (escaped in HTML)", () => {
     const m = renderMessage(
       "security_notice",
-      { reason: "email_changed", newEmail: `new+<i>@example.com` },
+      { reason: "email_changed", newEmail: "o'brien&co@example.com" },
       mail,
       "old@example.com",
     );
     expect(m.subject).toBe("Acme Cloud: Your email address was changed");
-    expect(m.text).toContain("was changed to new+<i>@example.com.");
-    expect(m.html).toContain("was changed to new+&lt;i&gt;@example.com.");
+    expect(m.text).toContain("was changed to o'brien&co@example.com.");
+    expect(m.html).toContain("was changed to o&#39;brien&amp;co@example.com.");
     expect(() =>
       renderMessage("security_notice", { reason: "email_changed", newEmail: "o@x.io" }, mail, "O@x.io"),
     ).toThrow(MailDeliveryError);
@@ -210,6 +210,36 @@ describe("renderMessage: security notices", () => {
     expect(text("password_reset")).toMatch(/password of your account was reset/);
     expect(text("account_deleted")).toMatch(/account and the data it held were deleted/);
     expect(text("password_limit_reached")).toMatch(/Too many wrong passwords/);
+  });
+});
+
+describe("renderMessage: recipients", () => {
+  it("refuses a recipient or new address that is not one plain address", () => {
+    for (const to of [
+      "a@x.io, b@y.io",
+      "a@x.io;b@y.io",
+      "Bob <b@y.io>",
+      "a@x.io\r\nBcc: c@z.io",
+      "a b@x.io",
+      "no-at-sign",
+      "a@b@c.io",
+      "",
+    ]) {
+      expect(() => renderMessage("password_reset", { token: "t" }, mail, to), to).toThrow(
+        /recipient is not one plain address/,
+      );
+    }
+    expect(() =>
+      renderMessage(
+        "security_notice",
+        { reason: "email_changed", newEmail: "n@x.io, e@evil.io" },
+        mail,
+        "o@x.io",
+      ),
+    ).toThrow(/newEmail is not one plain address/);
+    expect(
+      renderMessage("password_reset", { token: "t" }, mail, "ann.o'neil+tag@mail.example.co.uk").to,
+    ).toBe("ann.o'neil+tag@mail.example.co.uk");
   });
 });
 
