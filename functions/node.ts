@@ -1,6 +1,9 @@
 /**
  * Node entry for self-hosting: `node --import tsx functions/node.ts` (or the built bundle).
  * Embedded default: libSQL in `.data/dev.db` with the SQL rate-limit store, migrated at start.
+ * A request's queued messages are sent in the background after its response; run
+ * `npm run outbox:dispatch` (the retries, and what a restart interrupted) and `npm run db:sweep`
+ * from a system scheduler, e.g. every minute and every hour.
  */
 import { mkdirSync } from "node:fs";
 import { serve } from "@hono/node-server";
@@ -10,6 +13,7 @@ import ws from "ws";
 import { migrateDatabase } from "../db/migrate";
 import { createApp } from "./app";
 import { loadConfig } from "./config";
+import { configuredMailTransport } from "./outbox/transport";
 import { databaseOpener } from "./platform/database-url";
 import { rateLimiterFactory } from "./platform/rate-limiter";
 
@@ -27,11 +31,13 @@ const openDatabase = databaseOpener(url, {
 });
 if (env.MIGRATE_ON_START !== "false") await migrateDatabase(openDatabase());
 
+const mailTransport = configuredMailTransport(config.mail);
 const app = createApp({
   config,
   database: openDatabase,
   rateLimiter: rateLimiterFactory(config),
   clientIp: (c) => getConnInfo(c).remote.address ?? null,
+  ...(mailTransport ? { mailTransport } : {}),
 });
 
 const port = Number(env.PORT ?? 3000);
