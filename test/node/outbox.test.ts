@@ -15,7 +15,7 @@ import { MailDeliveryError, type MailMessage, type MailTransport } from "../../f
 import { CLAIM_LEASE_MS, claimLeaseMs, dispatchDue } from "../../functions/outbox/dispatch";
 import { insertOutboxMessage } from "../../functions/stores/outbox";
 import type { Backend } from "../support/backends";
-import { signUp, uniqueEmail } from "../support/fixtures";
+import { PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
 import { api, expectStatus, type Harness, makeHarness } from "../support/harness";
 import { onNodeBackends } from "../support/node-backends";
 
@@ -159,6 +159,28 @@ function outboxSuite(h: () => Harness, backend: () => Backend) {
       await m.settle();
       expect(sent).toEqual([]);
       expect(m.logs).toContainEqual(expect.objectContaining({ msg: "outbox dispatch", sent: 0, failed: 0 }));
+    });
+
+    it("sends each request only its own messages when requests run at once", async () => {
+      const { transport, sent } = recordingTransport({ jitterMs: 3 });
+      const m = makeHarness({ backend: backend().name, open: backend().open, mailTransport: transport });
+      const users = [];
+      for (let i = 0; i < 4; i++) {
+        const email = uniqueEmail("together");
+        await expectStatus(api(m).v1.auth.register.$post({ json: { email, password: PASSWORD } }), 201);
+        users.push({ email });
+      }
+      m.logs.length = 0;
+      await Promise.all(
+        users.map((u) =>
+          expectStatus(api(m).v1.auth.password.forgot.$post({ json: { email: u.email } }), 202),
+        ),
+      );
+      await m.settle();
+      expect(sent.map((s) => s.to).sort()).toEqual(users.map((u) => u.email).sort());
+      // Each request dispatched exactly the one message it queued (no request saw another's id).
+      const dispatches = m.logs.filter((l) => l.msg === "outbox dispatch");
+      expect(dispatches.map((l) => l.sent)).toEqual(users.map(() => 1));
     });
 
     it("answers at once while the provider hangs; the message stays queued and a later pass sends it", async () => {
