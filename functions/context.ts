@@ -8,6 +8,7 @@ import type { Database } from "../db/database";
 import type { Config } from "./config";
 import type { KeyedHasher } from "./lib/keyed-hash";
 import type { SecretBox } from "./lib/secret-box";
+import type { MailTransport } from "./mail/types";
 import type { RateLimiter } from "./ratelimit/types";
 
 export interface AppDeps {
@@ -22,6 +23,18 @@ export interface AppDeps {
   now?: () => number;
   /** Receives one structured line per request and per unexpected error. Default: console.log as JSON. */
   log?: (line: Record<string, unknown>) => void;
+  /**
+   * Sends the outbox's messages: a request's own right after its response, the rest in the
+   * periodic pass. Without one nothing is sent: messages wait, pending, in the outbox.
+   */
+  mailTransport?: MailTransport;
+  /**
+   * Receives work that runs after a response where the platform offers no `waitUntil` (Node,
+   * Lambda, tests): the promise never rejects. Default: nothing holds it (it runs in the
+   * background; on Lambda a frozen container resumes it on its next event, or the periodic pass
+   * does the work).
+   */
+  defer?: (work: Promise<void>) => void;
 }
 
 /** Who is calling: the live session that authenticated the request. */
@@ -70,6 +83,12 @@ export interface RequestScope {
   readonly client: RequestClient;
   /** Structured log line (never a secret, token, address or user agent). */
   readonly log: (line: Record<string, unknown>) => void;
+  /**
+   * Runs `task` once the response is ready, without delaying it: in `waitUntil` on Workers, in
+   * the background elsewhere, before the request's database is closed. A failure is logged
+   * (its error name), never thrown. Messages the request queued are sent this way on their own.
+   */
+  readonly afterResponse: (task: () => Promise<unknown>) => void;
 }
 
 /** The scope of a request the kernel authenticated with a session. */

@@ -1,6 +1,9 @@
 /**
  * Node entry for self-hosting: `node --import tsx functions/node.ts` (or the built bundle).
  * Embedded default: libSQL in `.data/dev.db` with the SQL rate-limit store, migrated at start.
+ * A request's queued messages are sent in the background after its response; run
+ * `npm run outbox:dispatch` (the retries, and what a restart interrupted) and `npm run db:sweep`
+ * from a system scheduler, e.g. every minute and every hour.
  */
 import { mkdirSync } from "node:fs";
 import { serve } from "@hono/node-server";
@@ -10,7 +13,9 @@ import ws from "ws";
 import { migrateDatabase } from "../db/migrate";
 import { createApp } from "./app";
 import { loadConfig } from "./config";
+import { nodemailerTransport } from "./mail/smtp-node";
 import { databaseOpener } from "./platform/database-url";
+import { mailTransportFor } from "./platform/mail";
 import { rateLimiterFactory } from "./platform/rate-limiter";
 
 // Node 20 has no global WebSocket; the Neon driver needs one.
@@ -27,11 +32,13 @@ const openDatabase = databaseOpener(url, {
 });
 if (env.MIGRATE_ON_START !== "false") await migrateDatabase(openDatabase());
 
+const mailTransport = mailTransportFor(config, "node", nodemailerTransport);
 const app = createApp({
   config,
   database: openDatabase,
   rateLimiter: rateLimiterFactory(config),
   clientIp: (c) => getConnInfo(c).remote.address ?? null,
+  ...(mailTransport ? { mailTransport } : {}),
 });
 
 const port = Number(env.PORT ?? 3000);

@@ -1,7 +1,7 @@
 /**
  * Messages the account flows queue: each is sealed (AES-GCM, bound to its id) and written to
  * the outbox in the same atomic batch as the change that causes it; the dispatcher sends it
- * after the response and retries it until it is delivered.
+ * right after the response and retries it until it is delivered (functions/outbox/).
  */
 import { eq, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
@@ -9,6 +9,7 @@ import type { Db, Query, Schema } from "../../db/database";
 import type { RequestScope } from "../context";
 import { generateToken, sha256Hex } from "../lib/tokens";
 import type { MessageKind, MessagePayload, NoticeReason } from "../mail/types";
+import { noteQueuedMessage } from "../outbox/queued";
 import { rowWhere } from "../tenant-data/sql";
 
 export type OutboxRow = Schema["outboxMessages"]["$inferInsert"];
@@ -22,6 +23,8 @@ export async function prepareMessage(
 ): Promise<Omit<OutboxRow, "recipient">> {
   const id = uuidv7();
   const sealed = await scope.vault.box.seal(JSON.stringify(payload), id);
+  // Sent right after the response (the periodic pass retries): see functions/outbox/queued.ts.
+  noteQueuedMessage(id);
   return {
     id,
     kind,
@@ -102,13 +105,4 @@ export async function prepareEmailToken(
     usedAt: null,
   };
   return { token, row };
-}
-
-/**
- * Asks for the queued messages to be sent right after the response (the dispatcher's
- * after-response path); the periodic pass sends whatever this misses.
- */
-export function sendSoon(_scope: RequestScope, _messageIds: string[]): void {
-  // Wired to the outbox dispatcher (functions/outbox/) when it lands; until then the periodic
-  // pass delivers.
 }

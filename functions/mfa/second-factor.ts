@@ -15,7 +15,7 @@
  * it, so a new method (webauthn) is one entry there.
  */
 import { z } from "@hono/zod-openapi";
-import { insertMessageToUser, prepareNotice, sendSoon } from "../auth/mail";
+import { insertMessageToUser, prepareNotice } from "../auth/mail";
 import { reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { RecoveryCode, TotpCode } from "../auth/schemas";
 import type { RequestScope } from "../context";
@@ -168,7 +168,6 @@ export function verifySecondFactor(
         insertSecurityEvents(db, t, [event]),
         insertMessageToUser(db, t, notice, who.userId),
       ]);
-      sendSoon(scope, [notice.id]);
     }
     return { method, ...proof } as SecondFactorProof;
   });

@@ -1,6 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv, RequestScope, Vault } from "../context";
 import { networkOf } from "../lib/network";
+import { dispatchDue } from "../outbox/dispatch";
+import { collectQueuedMessages } from "../outbox/queued";
 
 /** The contract's request id alphabet (Hono's requestId middleware allows a different set). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,6 +31,14 @@ export function resolveClientIp(c: Context, deps: AppDeps): string | null {
  * structured log line at the end. The log
  * line holds the route pattern (never the raw URL, whose query may carry an email), status
  * and duration: no IP, user agent, token or body.
+ *
+ * After the response it runs the request's after-response work: first the sending of the
+ * outbox messages the request queued (collected by functions/outbox/queued.ts; with
+ * `deps.mailTransport`), then the tasks given to `scope.afterResponse`, one after another, and
+ * then closes the request's database. None of it delays the response: on Workers it is handed
+ * to `executionCtx.waitUntil`, elsewhere it runs in the background (given to `deps.defer` when
+ * set). A failure is logged by its error name; a message that could not be sent stays in the
+ * outbox for the periodic pass (functions/outbox/periodic.ts).
  */
 export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<AppEnv> {
   const { hash } = vault;
@@ -56,6 +66,7 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
     };
 
     const db = deps.database(c);
+    const tasks: (() => Promise<unknown>)[] = [];
     const scope: RequestScope = {
       requestId,
       config: deps.config,
@@ -65,18 +76,46 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
       now: new Date(now()),
       client,
       log,
+      afterResponse: (task) => {
+        tasks.push(task);
+      },
     };
     c.set("scope", scope);
+    const queued = new Set<string>();
     try {
-      await next();
+      await collectQueuedMessages(queued, next);
     } finally {
       c.res.headers.set("X-Request-Id", requestId);
-      const closing = db.close().catch(() => {});
-      try {
-        // Workers: end the request's pool after the response is sent.
-        c.executionCtx.waitUntil(closing);
-      } catch {
-        await closing;
+      const transport = deps.mailTransport;
+      if (queued.size > 0 && transport) {
+        tasks.unshift(async () => {
+          const sent = await dispatchDue(db, {
+            transport,
+            box: vault.box,
+            config: deps.config,
+            now: () => new Date(now()),
+            ids: [...queued],
+            log: (line) => log({ ...line, requestId }),
+          });
+          log({ level: "info", msg: "outbox dispatch", requestId, ...sent });
+        });
+      }
+      if (tasks.length === 0) {
+        const closing = db.close().catch(() => {});
+        try {
+          // Workers: end the request's pool after the response is sent.
+          c.executionCtx.waitUntil(closing);
+        } catch {
+          await closing;
+        }
+      } else {
+        const work = runAfterResponse(tasks, requestId, log).then(() => db.close().catch(() => {}));
+        try {
+          c.executionCtx.waitUntil(work);
+        } catch {
+          // No ExecutionContext (Node, Lambda, app.request): not awaited, the answer goes now.
+          deps.defer?.(work);
+        }
       }
       log({
         level: "info",
@@ -90,4 +129,24 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
       });
     }
   };
+}
+
+/** Runs after-response tasks one after another (one database handle); never rejects. */
+async function runAfterResponse(
+  tasks: (() => Promise<unknown>)[],
+  requestId: string,
+  log: (line: Record<string, unknown>) => void,
+): Promise<void> {
+  for (const task of tasks) {
+    try {
+      await task();
+    } catch (error) {
+      log({
+        level: "error",
+        msg: "after-response task failed",
+        requestId,
+        error: error instanceof Error ? error.name : typeof error,
+      });
+    }
+  }
 }

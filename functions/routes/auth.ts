@@ -11,7 +11,6 @@ import {
   prepareEmailToken,
   prepareMessage,
   prepareNotice,
-  sendSoon,
 } from "../auth/mail";
 import { limitKeys, passwordChecks, reserveAttempt } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, MfaRequiredSchema, Password, UserSchema } from "../auth/schemas";
@@ -77,7 +76,6 @@ const register = defineRoute(
     ]);
     const [user] = inserted;
     if (!user) throw new ApiError("email_taken", "An account with this email exists.");
-    sendSoon(scope, [message.id]);
     return json({ user: userView(user) }, 201);
   },
 );
@@ -109,7 +107,6 @@ const login = defineRoute(
       if (user && release.exhausted.includes(scope.config.rateLimits.passwordPerAccount.name)) {
         const notice = await prepareNotice(scope, user.id, "password_limit_reached");
         await scope.db.atomic((db) => [insertMessageToUser(db, scope.db.t, notice, user.id)]);
-        sendSoon(scope, [notice.id]);
       }
       await recordSecurityEvent(scope, {
         type: "auth.login_failed",

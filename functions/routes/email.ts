@@ -10,7 +10,6 @@ import {
   prepareEmailToken,
   prepareMessage,
   prepareNotice,
-  sendSoon,
 } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
 import { Email, UserSchema } from "../auth/schemas";
@@ -79,7 +78,6 @@ const resend = defineRoute(
         insertEmailToken(db, t, verification.row),
         insertMessageTo(db, t, message, user.email, user.id),
       ]);
-      sendSoon(scope, [message.id]);
     }
     return accepted();
   },
@@ -117,7 +115,6 @@ const change = defineRoute(
       insertMessageTo(db, t, message, body.newEmail, userId),
       insertMessageToUser(db, t, notice, userId),
     ]);
-    sendSoon(scope, [message.id, notice.id]);
     return accepted();
   },
 );
@@ -148,7 +145,6 @@ const confirmChange = defineRoute(
       insertMessageTo(db, t, notice, before.email, spent.userId),
       insertSecurityEvents(db, t, [event]),
     ]);
-    sendSoon(scope, [notice.id]);
     return json({ user: userView({ ...before, email: spent.email, emailVerifiedAt: scope.now }) });
   },
 );

@@ -6,7 +6,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
-import { insertMessageToUser, prepareNotice, sendSoon } from "../auth/mail";
+import { insertMessageToUser, prepareNotice } from "../auth/mail";
 import { TotpCode } from "../auth/schemas";
 import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
 import { requireVerifiedEmail } from "../auth/verification";
@@ -178,7 +178,6 @@ const confirm = defineRoute(
           ]
         : []),
     ]);
-    sendSoon(scope, [notice.id]);
     return json({
       factor: factorView({ ...factor, status: "verified", lastUsedAt: now }),
       ...(recovery ? { recoveryCodes: recovery.codes } : {}),
@@ -231,7 +230,6 @@ const remove = defineRoute(
       insertSecurityEvents(db, t, [event]),
       ...(notice ? [insertMessageToUser(db, t, notice, userId)] : []),
     ]);
-    if (notice) sendSoon(scope, [notice.id]);
     return noContent();
   },
 );

@@ -5,7 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
-import { insertMessageTo, insertMessageToUser, prepareMessage, prepareNotice, sendSoon } from "../auth/mail";
+import { insertMessageTo, insertMessageToUser, prepareMessage, prepareNotice } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, Password } from "../auth/schemas";
 import { issueSession } from "../auth/sign-in";
@@ -55,7 +55,6 @@ const forgot = defineRoute(
       insertMessageTo(db, t, message, email, userId),
       insertSecurityEventForUser(db, t, { ...event, userId }),
     ]);
-    if (userId === found) sendSoon(scope, [message.id]);
     return accepted();
   },
 );
@@ -118,7 +117,6 @@ const reset = defineRoute(
       consumeOpenChallenges(db, t, user.id, now),
       insertMessageToUser(db, t, notice, user.id),
     ]);
-    sendSoon(scope, [notice.id]);
     return json(answer);
   },
 );
@@ -149,7 +147,6 @@ const change = defineRoute(
       insertSecurityEvents(db, t, [event]),
       insertMessageToUser(db, t, notice, userId),
     ]);
-    sendSoon(scope, [notice.id]);
     return noContent();
   },
 );

@@ -3,7 +3,7 @@
  * a current second factor, rate limited and failing closed) and a count of what is left.
  */
 import { z } from "@hono/zod-openapi";
-import { insertMessageToUser, prepareNotice, sendSoon } from "../auth/mail";
+import { insertMessageToUser, prepareNotice } from "../auth/mail";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
@@ -38,7 +38,6 @@ const regenerate = defineRoute(
       insertSecurityEvents(db, t, [event]),
       insertMessageToUser(db, t, notice, userId),
     ]);
-    sendSoon(scope, [notice.id]);
     return json({ recoveryCodes: codes }, 201);
   },
 );

@@ -8,6 +8,7 @@ import { expect } from "vitest";
 import type { Database } from "../../db/database";
 import { type App, type AppType, createApp } from "../../functions/app";
 import { type Config, loadConfig } from "../../functions/config";
+import type { MailTransport } from "../../functions/mail/types";
 import { createSqlRateLimiter } from "../../functions/ratelimit/sql";
 import type { RateLimiter } from "../../functions/ratelimit/types";
 
@@ -76,6 +77,11 @@ export interface Harness {
    * document lists every error an operation really answers.
    */
   undeclared: string[];
+  /**
+   * Waits for the work the served requests started after their responses (sending the messages
+   * they queued), including work started meanwhile.
+   */
+  settle(): Promise<void>;
 }
 
 export interface HarnessOptions {
@@ -84,6 +90,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   config?: Partial<Config>;
   rateLimiter?: (db: Database, clock: TestClock) => RateLimiter;
+  /** Sends queued messages after each response (default: none, messages stay in the outbox). */
+  mailTransport?: MailTransport;
 }
 
 type Declared = Map<string, Set<string>>;
@@ -115,6 +123,7 @@ export function makeHarness(opts: HarnessOptions): Harness {
   let declared: Declared | undefined;
   const config = testConfig(opts.env, opts.config);
   let last: Database | undefined;
+  const background: Promise<void>[] = [];
   const app = createApp({
     config,
     database: () => {
@@ -133,6 +142,10 @@ export function makeHarness(opts: HarnessOptions): Harness {
       logs.push(line);
       checkDeclared(() => (declared ??= declaredStatuses(app)), line, undeclared);
     },
+    ...(opts.mailTransport ? { mailTransport: opts.mailTransport } : {}),
+    defer: (work) => {
+      background.push(work);
+    },
   });
   return {
     backend: opts.backend,
@@ -143,6 +156,9 @@ export function makeHarness(opts: HarnessOptions): Harness {
     open: opts.open,
     lastRequestDb: () => last,
     undeclared,
+    settle: async () => {
+      while (background.length > 0) await Promise.all(background.splice(0));
+    },
   };
 }
 
