@@ -5,7 +5,7 @@
  */
 import { expect, it } from "vitest";
 import { devOutbox, signUp } from "../support/fixtures";
-import { api, call, expectStatus, type Harness, makeHarness } from "../support/harness";
+import { api, expectStatus, type Harness, makeHarness } from "../support/harness";
 import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
 
 export function plaintextSuite(h: () => Harness): void {

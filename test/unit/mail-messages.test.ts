@@ -153,7 +153,9 @@ describe("renderMessage: security notices", () => {
         reason,
         // A token in the payload must never reach a notice.
         token: TOKEN,
-        ...(reason === "email_changed" || reason === "email_change_requested" ? { newEmail: "new@example.com" } : {}),
+        ...(reason === "email_changed" || reason === "email_change_requested"
+          ? { newEmail: "new@example.com" }
+          : {}),
       };
       const m = renderMessage("security_notice", payload, mail, "old@example.com");
       expect(m.to).toBe("old@example.com");
