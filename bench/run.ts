@@ -62,10 +62,14 @@ try {
       PG_RELAY_PORT: String(sidecar.ready.relayPort),
       UPSTASH_REDIS_REST_URL: String(sidecar.ready.bridgeUrl),
       UPSTASH_REDIS_REST_TOKEN: String(sidecar.ready.bridgeToken),
-      // Every virtual user comes from 127.0.0.1: per-IP limits would measure the limiter's 429s.
-      // Per-user and per-account limits stay at their defaults.
-      RATE_LIMIT_MFA_PER_IP: "1000000/900",
-      RATE_LIMIT_PASSWORD_PER_IP: "1000000/900",
+      // Every virtual user comes from 127.0.0.1: per-network limits would measure the limiter's
+      // 429s. Per-user and per-account limits stay at their defaults.
+      RATE_LIMIT_MFA_PER_NETWORK: "1000000/900",
+      RATE_LIMIT_PASSWORD_PER_NETWORK: "1000000/900",
+      RATE_LIMIT_PASSWORD_PER_ACCOUNT_NETWORK: "1000000/900",
+      RATE_LIMIT_REGISTER_PER_NETWORK: "1000000/3600",
+      // Virtual users enroll factors without reading mail.
+      EMAIL_VERIFICATION: "off",
     },
   });
   children.push(server);

@@ -43,6 +43,8 @@ describe.skipIf(skipWithout("Postgres", postgresUp) || skipWithout("Redis", redi
         MIGRATE_ON_START: "false",
         // 20 concurrent logins prepare the challenges below; attempts are counted while in flight.
         RATE_LIMIT_PASSWORD_PER_ACCOUNT_NETWORK: "100/900",
+        // These accounts enroll factors without reading mail; verification has its own tests.
+        EMAIL_VERIFICATION: "off",
       };
       const started = await Promise.allSettled(
         [0, 1].map(() => startScript({ script: "bench/server.ts", env })),
