@@ -5,7 +5,7 @@
  * limit, a crashed dispatcher's claim runs out, and the sweep deletes only sent and failed
  * messages past the retention. The transports are test doubles of the MailTransport interface.
  */
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../db/database";
@@ -118,14 +118,21 @@ function outboxSuite(h: () => Harness, backend: () => Backend) {
       const start = Date.UTC(2031, 0, 1, 12);
       m.clock.set(start);
       const user = await signUp(m);
+      await m.settle();
+      sent.length = 0; // the verification message of the sign-up
       await expectStatus(api(m).v1.auth.password.forgot.$post({ json: { email: user.email } }), 202);
       await m.settle();
-      expect(sent.map((s) => [s.to, s.subject])).toEqual([[user.email, "password_reset"]]);
-      const token = /Token: (\S+)/.exec(sent[0]!.text)?.[1];
-      expect(token).toBeTruthy();
+      expect(sent.map((s) => s.to)).toEqual([user.email]);
+      expect(sent[0]?.subject).toMatch(/reset/i);
+      const link = /reset-password\?token=(\S+)/.exec(sent[0]!.text)?.[1];
+      expect(link).toBeTruthy();
+      const token = decodeURIComponent(link!);
 
       const { db, t } = m.open();
-      const rows = await db.select().from(t.outboxMessages).where(eq(t.outboxMessages.recipient, user.email));
+      const rows = await db
+        .select()
+        .from(t.outboxMessages)
+        .where(and(eq(t.outboxMessages.recipient, user.email), eq(t.outboxMessages.kind, "password_reset")));
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({
         status: "sent",
@@ -170,6 +177,8 @@ function outboxSuite(h: () => Harness, backend: () => Backend) {
         await expectStatus(api(m).v1.auth.register.$post({ json: { email, password: PASSWORD } }), 201);
         users.push({ email });
       }
+      await m.settle();
+      sent.length = 0; // the verification messages of the registrations
       m.logs.length = 0;
       await Promise.all(
         users.map((u) =>
@@ -194,15 +203,11 @@ function outboxSuite(h: () => Harness, backend: () => Backend) {
       });
       const start = Date.UTC(2031, 1, 1, 12);
       m.clock.set(start);
-      const users = [await signUp(m), await signUp(m)];
-      for (const user of users) {
-        const began = performance.now();
-        await expectStatus(api(m).v1.auth.password.forgot.$post({ json: { email: user.email } }), 202);
-        // The answer did not wait for the provider (which never answers), nor for the 2 s the
-        // dispatcher gives it.
-        expect(performance.now() - began).toBeLessThan(1000);
-      }
-      await until(() => down.calls.length === 2);
+      // The accounts are made through a harness without a transport (their verification
+      // messages stay queued and are not this test's business).
+      const setup = makeHarness({ backend: backend().name, open: backend().open, config: m.config });
+      setup.clock.set(start);
+      const users = [await signUp(setup), await signUp(setup)];
       const { db, t } = m.open();
       const o = t.outboxMessages;
       const rows = () =>
@@ -210,11 +215,21 @@ function outboxSuite(h: () => Harness, backend: () => Backend) {
           .select()
           .from(o)
           .where(
-            inArray(
-              o.recipient,
-              users.map((u) => u.email),
+            and(
+              inArray(
+                o.recipient,
+                users.map((u) => u.email),
+              ),
+              eq(o.kind, "password_reset"),
             ),
           );
+      for (const user of users) {
+        await expectStatus(api(m).v1.auth.password.forgot.$post({ json: { email: user.email } }), 202);
+        // The answer did not wait for the dispatch: had it waited, the provider's 2 s timeout
+        // would already be recorded on the message.
+        for (const r of await rows()) expect(r.lastError).toBeNull();
+      }
+      await until(() => down.calls.length === 2);
       // Claimed while the send hangs; after the timeout back to pending for a retry in 30 s.
       await m.settle();
       for (const r of await rows()) {
