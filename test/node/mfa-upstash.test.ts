@@ -7,7 +7,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUpstashRateLimiter } from "../../functions/ratelimit/upstash";
 import { type Backend, openNodeBackend } from "../support/backends";
-import { signUp } from "../support/fixtures";
+import { devOutbox, signUp } from "../support/fixtures";
 import { call, type Harness, makeHarness } from "../support/harness";
 import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
 import { requireService, skipWithout } from "../support/services";
@@ -133,7 +133,7 @@ describe.skipIf(skipWithout("Redis", redisUp))("MFA on the Upstash store [libsql
     expect((await call(h, "POST", "/v1/auth/password/forgot", { json: { email: user.email } })).status).toBe(
       202,
     );
-    const outbox = (await call(h, "GET", `/v1/dev/outbox?to=${user.email}`)).body.messages;
+    const outbox = await devOutbox(h, user.email);
     expect(outbox).toHaveLength(1);
     await bridge.close();
     h.clock.advance(STEP_MS);
@@ -145,7 +145,7 @@ describe.skipIf(skipWithout("Redis", redisUp))("MFA on the Upstash store [libsql
     const sessions = await sessionCount(h, user.userId);
     const reset = await call(h, "POST", "/v1/auth/password/reset", {
       json: {
-        token: outbox[0].token,
+        token: outbox[0]?.token ?? "",
         newPassword: "a fresh long passphrase",
         code: codeAt(secret, h.clock.now()),
       },

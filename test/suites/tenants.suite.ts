@@ -127,8 +127,8 @@ export function tenantsSuite(h: () => Harness): void {
     );
     expect(rest.nextCursor).toBeNull();
     const all = [...first.events, ...rest.events];
-    // register, login_succeeded, 3 login_failed
-    expect(all).toHaveLength(5);
+    // register, email_verified, login_succeeded, 3 login_failed
+    expect(all).toHaveLength(6);
     const ids = all.map((e) => e.id);
     expect([...ids].sort().reverse()).toEqual(ids);
     for (const e of all) {
