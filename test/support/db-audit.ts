@@ -2,7 +2,7 @@
  * Direct database helpers for hostile-input tests: minting sessions without the API (so a fuzz
  * run can log out as often as it likes), and auditing what the database holds afterwards.
  */
-import { is, Table } from "drizzle-orm";
+import { count, getTableColumns, is, sql, Table } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { generateToken, sha256Hex } from "../../functions/lib/tokens";
 import type { Harness } from "./harness";
@@ -38,6 +38,29 @@ export async function dumpTables(h: Harness): Promise<Map<string, string>> {
     dump.set(name, JSON.stringify(rows));
   }
   return dump;
+}
+
+/**
+ * SQLite only (empty elsewhere; Postgres cannot store it at all): "table.column: n" for every
+ * text column holding U+0000 in n rows. The driver cuts such text off at the NUL when reading it,
+ * so the dump cannot show it; the stored bytes are searched instead.
+ */
+export async function storedNuls(h: Harness): Promise<string[]> {
+  const { db, t, dialect } = h.open();
+  if (dialect !== "sqlite") return [];
+  const found: string[] = [];
+  for (const [name, table] of Object.entries(t)) {
+    if (!is(table, Table)) continue;
+    for (const [key, column] of Object.entries(getTableColumns(table))) {
+      if (column.getSQLType() !== "text") continue;
+      const [row] = await db
+        .select({ n: count() })
+        .from(table as typeof t.users) // any table: only count() is selected
+        .where(sql`instr(cast(${column} as blob), x'00') > 0`);
+      if (row?.n) found.push(`${name}.${key}: ${row.n}`);
+    }
+  }
+  return found;
 }
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
