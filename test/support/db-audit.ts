@@ -88,12 +88,14 @@ function base64Fragments(bytes: Uint8Array): string[] {
 const MIN_ENCODED = 12;
 
 /**
- * How `secret` could sit in a dump: as is (JSON-escaped, as in the dump), and its UTF-8 bytes
- * as lowercase hex (matched in any case), base64 and base64url.
+ * How `secret` could sit in a dump: as is (JSON-escaped, as in the dump) and its UTF-8 bytes as
+ * hex, both matched in any letter case (a secret stored lower-cased is still in clear), and its
+ * UTF-8 bytes as base64 and base64url.
  */
 export function storedForms(secret: string): { form: string; text: string; anyCase: boolean }[] {
   const bytes = new TextEncoder().encode(secret);
-  const forms = [{ form: "raw", text: JSON.stringify(secret).slice(1, -1), anyCase: false }];
+  const raw = JSON.stringify(secret).slice(1, -1).toLowerCase();
+  const forms = [{ form: "raw", text: raw, anyCase: true }];
   if (bytes.length * 2 >= MIN_ENCODED) forms.push({ form: "hex", text: hex(bytes), anyCase: true });
   for (const fragment of base64Fragments(bytes)) {
     if (fragment.length < MIN_ENCODED) continue;
@@ -108,7 +110,7 @@ const WINDOW = 12;
 
 /**
  * The `needles` found in the dump, with the table they were found in and the form they had
- * there (raw, hex, base64 or base64url of their UTF-8 bytes). One pass over each table's text
+ * there (raw or hex in any case, base64 or base64url of their UTF-8 bytes). One pass over each table's text
  * whatever the number of needles (a fuzz run collects thousands): every form is looked up by its
  * first WINDOW characters, then compared in full.
  */
@@ -116,14 +118,14 @@ export function findInDump(
   dump: Map<string, string>,
   needles: Iterable<string>,
 ): { table: string; needle: string; form: string }[] {
-  type Form = { needle: string; form: string; text: string };
+  type Form = { needle: string; form: string; text: string; anyCase?: boolean };
   const exact = new Map<string, Form[]>();
   const anyCase = new Map<string, Form[]>();
   const short: Form[] = [];
   for (const needle of needles) {
     for (const { form, text, anyCase: folded } of storedForms(needle)) {
       if (text.length < WINDOW) {
-        short.push({ needle, form, text });
+        short.push({ needle, form, text, anyCase: folded });
         continue;
       }
       const index = folded ? anyCase : exact;
@@ -149,7 +151,7 @@ export function findInDump(
         }
       }
     }
-    for (const f of short) if (text.includes(f.text)) hit(table, f);
+    for (const f of short) if ((f.anyCase ? lowered : text).includes(f.text)) hit(table, f);
   }
   return [...found.values()];
 }
