@@ -1,10 +1,13 @@
 /**
- * Hostile input on every endpoint the OpenAPI document lists, generated with fast-check (fixed
- * seed, so a run is reproducible; FUZZ_SEED and FUZZ_RUNS override): generated JSON and non-JSON
- * bodies, junk headers and query strings, random and existing path ids, with and without a valid
- * session. Every answer must be a 2xx, or a 4xx problem document whose requestId is the
- * X-Request-Id header; never a 5xx. Afterwards the database must hold no secret sent in clear and
- * no row that validation should have kept out. libSQL with full runs; Postgres with a few.
+ * Hostile input on every endpoint the OpenAPI document lists, generated with fast-check (a new
+ * seed each run, printed at the start and in any failure; FUZZ_SEED=<n> replays a run, FUZZ_RUNS
+ * sets its length): generated JSON and non-JSON bodies, junk headers and query strings, random
+ * and existing path ids (also in upper case), strings and keys carrying U+0000, unpaired
+ * surrogates or control characters, with and without a valid session. Every answer must be a
+ * 2xx, or a 4xx problem document whose requestId is the X-Request-Id header; never a 5xx.
+ * Afterwards the database must hold no secret sent in clear (nor hex or base64 encoded), no
+ * string a database cannot hold, and no row that validation should have kept out. libSQL with
+ * full runs; Postgres with fewer.
  */
 import { createClient } from "@libsql/client";
 import fc from "fast-check";
@@ -20,10 +23,12 @@ import {
   PG_PORT,
   tcpReachable,
 } from "../support/backends";
-import { dumpTables, findInDump, mintSession } from "../support/db-audit";
+import { dumpTables, findInDump, mintSession, storedNuls } from "../support/db-audit";
 import { createTenant, type SignedUp, signUp } from "../support/fixtures";
 import {
   type FuzzRequest,
+  flawedRequestsFor,
+  fuzzSeed,
   type Known,
   operationsOf,
   requestsFor,
@@ -34,13 +39,31 @@ import { call, type Harness, makeHarness } from "../support/harness";
 import { enrollTotp } from "../support/mfa";
 import { requireService, skipWithout } from "../support/services";
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20260427);
+const SEED = fuzzSeed("test/node/fuzz.test.ts");
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
+/** Near-valid requests with one flaw, per operation, on top of RUNS (Postgres: the same number). */
+const FLAWED_RUNS = Math.ceil(RUNS / 5);
 /** Routes that hash a password (scrypt, ~0.1 s) for every well-formed request: fewer runs. */
 const HASHING = new Set(["POST /v1/auth/register", "POST /v1/auth/login"]);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SLUG = /^[a-z0-9_.-]{1,64}$/;
+// An independent copy of the rule in functions/http/strings.ts, so the audit still sees what a
+// weakened rule lets through.
+const UNPAIRED = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const isUnstorable = (text: string) => text.includes("\u0000") || UNPAIRED.test(text);
+
+/** Paths (table.row.column…) of every string or key in `value` holding U+0000 or an unpaired surrogate. */
+function unstorable(value: unknown, path: string, into: string[]): void {
+  if (typeof value === "string") {
+    if (isUnstorable(value)) into.push(`${path}: ${JSON.stringify(value)}`);
+  } else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (isUnstorable(k)) into.push(`${path} key ${JSON.stringify(k)}`);
+      unstorable(v, `${path}.${k}`, into);
+    }
+  }
+}
 
 // The operation list comes from the app's own document (development: the dev outbox included).
 const docApp = makeHarness({
@@ -71,7 +94,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-function fuzzSuite(name: NodeBackendName, runs: number): void {
+function fuzzSuite(name: NodeBackendName, runs: number, flawedRuns: number): void {
   let backend: Backend | undefined;
   let h: Harness;
   let user: SignedUp;
@@ -151,12 +174,20 @@ function fuzzSuite(name: NodeBackendName, runs: number): void {
 
   for (const op of OPERATIONS) {
     const label = `${op.method} ${op.path}`;
-    const n = HASHING.has(label) ? Math.ceil(runs / 2) : runs;
+    const [n, flawed] = HASHING.has(label)
+      ? [Math.ceil(runs / 2), Math.ceil(flawedRuns / 2)]
+      : [runs, flawedRuns];
     for (const withSession of op.secured ? [false, true] : [false]) {
       it(`${label}${withSession ? " (valid session)" : ""}: 2xx or a 4xx problem, never 5xx`, async () => {
         await fc.assert(
           fc.asyncProperty(requestsFor(op, known, withSession), async (req) => check(await send(req))),
           { numRuns: n, seed: SEED, endOnFailure: true },
+        );
+        // Near-valid but for one flaw (U+0000, an unpaired surrogate or a control character in one
+        // string, or every id in upper case): the flaw alone decides the answer.
+        await fc.assert(
+          fc.asyncProperty(flawedRequestsFor(op, known, withSession), async (req) => check(await send(req))),
+          { numRuns: flawed, seed: SEED, endOnFailure: true },
         );
       });
     }
@@ -190,7 +221,20 @@ function fuzzSuite(name: NodeBackendName, runs: number): void {
     expect(secrets.size).toBeGreaterThan(0);
     const dump = await dumpTables(h);
     expect(findInDump(dump, [user.email]), "the scan finds what is stored in clear").not.toEqual([]);
+    // ... and what is stored encoded, wherever it sits in a longer value.
+    const probe = `${SECRET_MARK}-probe-${crypto.randomUUID()}`;
+    const bytes = new TextEncoder().encode(`ab${probe}`);
+    const encoded = new Map([
+      ["hex", Buffer.from(bytes).toString("hex").toUpperCase()],
+      ["base64", JSON.stringify(Buffer.from(bytes).toString("base64"))],
+      ["base64url", JSON.stringify({ v: Buffer.from(bytes.subarray(1)).toString("base64url") })],
+    ]);
+    expect(findInDump(encoded, [probe]).map((f) => f.table)).toEqual(["hex", "base64", "base64url"]);
     expect(findInDump(dump, secrets)).toEqual([]);
+    const held: string[] = [];
+    for (const [table, text] of dump) unstorable(JSON.parse(text), table, held);
+    expect(held, "strings no database can hold as sent").toEqual([]);
+    expect(await storedNuls(h), "text holding U+0000 (libSQL reads cut it off there)").toEqual([]);
     const { db, t } = h.open();
     for (const { email } of await db.select({ email: t.users.email }).from(t.users)) {
       expect(Email.safeParse(email).data, `stored email ${JSON.stringify(email)}`).toBe(email);
@@ -211,7 +255,7 @@ function fuzzSuite(name: NodeBackendName, runs: number): void {
   });
 }
 
-describe("[libsql] hostile input", () => fuzzSuite("libsql", RUNS));
+describe("[libsql] hostile input", () => fuzzSuite("libsql", RUNS, FLAWED_RUNS));
 describe.skipIf(skipWithout("Postgres", postgresUp))("[postgres] hostile input (fewer runs)", () =>
-  fuzzSuite("postgres", Math.max(4, Math.ceil(RUNS / 8))),
+  fuzzSuite("postgres", Math.max(4, Math.ceil(RUNS / 8)), FLAWED_RUNS),
 );

@@ -35,11 +35,15 @@ async function freshWindow(windowMs: number, needMs: number): Promise<void> {
 }
 
 /**
- * Rejects with RateLimitUnavailableError. (`_maxMs` documents the expected bound; the test's own
- * timeout enforces boundedness: tests do not assert wall-clock time.)
+ * Rejects with RateLimitUnavailableError within `maxMs` of starting `work`: failing closed must
+ * also be quick, since every request waits for the limiter. Each bound is the limiter's timeout
+ * plus slack for a loaded test machine.
  */
-async function expectUnavailable(work: () => Promise<unknown>, _maxMs: number): Promise<void> {
+async function expectUnavailable(work: () => Promise<unknown>, maxMs: number): Promise<void> {
+  const started = performance.now();
   await expect(work()).rejects.toBeInstanceOf(RateLimitUnavailableError);
+  const elapsed = Math.round(performance.now() - started);
+  expect(elapsed, `rejected after ${elapsed} ms, expected within ${maxMs} ms`).toBeLessThanOrEqual(maxMs);
 }
 
 /** One check through the limiter's list interface. */

@@ -1,13 +1,14 @@
 /**
  * The databases the Node test project runs every route suite against: libSQL (a temporary
  * file) and real Postgres through the Neon serverless driver over a WebSocket relay, each in
- * a scratch database with the committed migrations applied.
+ * a scratch database with the committed migrations applied. The app's libSQL handles yield to
+ * the event loop before every statement (yieldingClient), so races show on libSQL too.
  */
 import { rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@libsql/client";
+import { type Client, createClient } from "@libsql/client";
 import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import ws from "ws";
 import type { Database } from "../../db/database";
@@ -49,6 +50,41 @@ export function tcpReachable(host: string, port: number, timeoutMs = 1000): Prom
 
 const randomSuffix = () => crypto.randomUUID().replaceAll("-", "").slice(0, 16);
 
+/**
+ * Lets the event loop run: mostly at once (setImmediate, which costs next to nothing), one time
+ * in ten after 1–2 ms, so a statement is now and then overtaken by a whole other request.
+ */
+function pause(): Promise<void> {
+  return new Promise((resolve) => {
+    const r = Math.random();
+    if (r < 0.9) setImmediate(resolve);
+    else setTimeout(resolve, r < 0.95 ? 1 : 2);
+  });
+}
+
+/**
+ * `client` with a pause before every `execute` and `batch`. A local libSQL file answers
+ * synchronously, so otherwise a request's statements run back to back and never interleave with
+ * another request's: a read-then-write race (a spend without `WHERE used_at IS NULL`) could not
+ * lose on libSQL, as it can on Postgres and D1. With the pauses, concurrent requests interleave
+ * between statements, in a different order each run. (`batch` stays one transaction.)
+ */
+export function yieldingClient(client: Client): Client {
+  return new Proxy(client, {
+    get(target, key) {
+      if (key === "execute" || key === "batch") {
+        const method = target[key] as (...args: unknown[]) => Promise<unknown>;
+        return async (...args: unknown[]) => {
+          await pause();
+          return method.apply(target, args);
+        };
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 async function openLibsql(): Promise<Backend> {
   const file = join(tmpdir(), `udh-test-${randomSuffix()}.db`);
   const client = createClient({ url: `file:${file}` });
@@ -56,9 +92,10 @@ async function openLibsql(): Promise<Backend> {
   await client.execute("PRAGMA journal_mode = WAL");
   await client.execute("PRAGMA busy_timeout = 5000");
   await migrateDatabase(libsqlDatabase(client));
+  const yielding = yieldingClient(client);
   return {
     name: "libsql",
-    open: () => libsqlDatabase(client),
+    open: () => libsqlDatabase(yielding),
     close: async () => {
       client.close();
       for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
