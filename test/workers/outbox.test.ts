@@ -15,7 +15,7 @@ import {
   env,
   waitOnExecutionContext,
 } from "cloudflare:test";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { d1Database } from "../../db/dialect";
 import { createWorker, type WorkerEnv, type WorkerHandlers } from "../../functions/index";
@@ -52,9 +52,14 @@ function recordingTransport() {
   return { transport, sent };
 }
 
+/** The reset messages queued for `email` (the registration's verification message aside). */
 async function outboxRows(email: string) {
   const { db, t } = d1Database(env.DB);
-  return db.select().from(t.outboxMessages).where(eq(t.outboxMessages.recipient, email));
+  const o = t.outboxMessages;
+  return db
+    .select()
+    .from(o)
+    .where(and(eq(o.recipient, email), eq(o.kind, "password_reset")));
 }
 
 describe("outbox on the Workers entry", () => {
@@ -76,7 +81,9 @@ describe("outbox on the Workers entry", () => {
       }),
     });
     const email = `wait-until-${crypto.randomUUID()}@example.test`;
-    expect((await serve(worker, "/v1/auth/register", { email, password: PASSWORD })).status).toBe(201);
+    // Registered through a worker whose provider answers (its verification message is sent there).
+    const quiet = createWorker({ mailTransport: () => recordingTransport().transport });
+    expect((await serve(quiet, "/v1/auth/register", { email, password: PASSWORD })).status).toBe(201);
 
     const ctx = createExecutionContext();
     const res = await worker.fetch(request("/v1/auth/password/forgot", { email }), workerEnv, ctx);
@@ -89,8 +96,9 @@ describe("outbox on the Workers entry", () => {
     open();
     await waitOnExecutionContext(ctx);
     expect(called).toBe(1);
-    expect(sent.map((m) => [m.to, m.subject])).toEqual([[email, "password_reset"]]);
-    expect(sent[0]!.text).toMatch(/Token: \S+/);
+    expect(sent.map((m) => m.to)).toEqual([email]);
+    expect(sent[0]?.subject).toMatch(/reset/i);
+    expect(sent[0]!.text).toMatch(/reset-password\?token=\S+/);
     const [row] = await outboxRows(email);
     expect(row).toMatchObject({ status: "sent", attempts: 1, claimedUntil: null });
     expect(row!.sentAt).toBeInstanceOf(Date);
@@ -124,13 +132,14 @@ describe("outbox on the Workers entry", () => {
     };
     // Not due yet: the cron pass leaves it.
     await cron(Date.now());
-    expect(sent.filter((m) => m.to === email)).toEqual([]);
+    expect(sent.filter((m) => m.to === email && /reset/i.test(m.subject))).toEqual([]);
     expect((await outboxRows(email))[0]).toMatchObject({ status: "pending", attempts: 1 });
     // Due: sent, once.
     await cron(due + 1);
-    expect(sent.filter((m) => m.to === email).map((m) => m.subject)).toEqual(["password_reset"]);
+    const resets = () => sent.filter((m) => m.to === email && /reset/i.test(m.subject));
+    expect(resets()).toHaveLength(1);
     expect((await outboxRows(email))[0]).toMatchObject({ status: "sent", attempts: 2 });
     await cron(due + 60_000);
-    expect(sent.filter((m) => m.to === email)).toHaveLength(1);
+    expect(resets()).toHaveLength(1);
   });
 });
