@@ -6,8 +6,9 @@
  * surrogates or control characters, with and without a valid session. Every answer must be a
  * 2xx, or a 4xx problem document whose requestId is the X-Request-Id header; never a 5xx.
  * Afterwards the database must hold no secret sent in clear (nor hex or base64 encoded), no
- * string a database cannot hold, and no row that validation should have kept out. libSQL with
- * full runs; Postgres with fewer.
+ * string a database cannot hold (nor a U+FFFD no request sent: a driver's silent stand-in for an
+ * unpaired surrogate), and no row that validation should have kept out. libSQL with full runs;
+ * Postgres with fewer.
  */
 import { createClient } from "@libsql/client";
 import fc from "fast-check";
