@@ -6,8 +6,9 @@
  * surrogates or control characters, with and without a valid session. Every answer must be a
  * 2xx, or a 4xx problem document whose requestId is the X-Request-Id header; never a 5xx.
  * Afterwards the database must hold no secret sent in clear (nor hex or base64 encoded), no
- * string a database cannot hold, and no row that validation should have kept out. libSQL with
- * full runs; Postgres with fewer.
+ * string a database cannot hold (nor a U+FFFD no request sent: a driver's silent stand-in for an
+ * unpaired surrogate), and no row that validation should have kept out. libSQL with full runs;
+ * Postgres with fewer.
  */
 import { createClient } from "@libsql/client";
 import fc from "fast-check";
@@ -53,16 +54,40 @@ const SLUG = /^[a-z0-9_.-]{1,64}$/;
 const UNPAIRED = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const isUnstorable = (text: string) => text.includes("\u0000") || UNPAIRED.test(text);
 
-/** Paths (table.row.column…) of every string or key in `value` holding U+0000 or an unpaired surrogate. */
-function unstorable(value: unknown, path: string, into: string[]): void {
-  if (typeof value === "string") {
-    if (isUnstorable(value)) into.push(`${path}: ${JSON.stringify(value)}`);
-  } else if (value && typeof value === "object") {
+/**
+ * Calls `visit` with every string and key in `value` and where it sits (table.row.column…), down
+ * to 16 levels (deeply nested junk bodies are refused, never stored).
+ */
+function eachString(
+  value: unknown,
+  path: string,
+  visit: (where: string, text: string) => void,
+  depth = 0,
+): void {
+  if (typeof value === "string") visit(path, value);
+  else if (value && typeof value === "object" && depth < 16) {
     for (const [k, v] of Object.entries(value)) {
-      if (isUnstorable(k)) into.push(`${path} key ${JSON.stringify(k)}`);
-      unstorable(v, `${path}.${k}`, into);
+      visit(`${path} key`, k);
+      eachString(v, `${path}.${k}`, visit, depth + 1);
     }
   }
+}
+
+/** `piece` percent-decoded as a lenient server would: an invalid UTF-8 sequence becomes U+FFFD. */
+function lenientDecode(piece: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < piece.length; ) {
+    const hex = /^%[0-9a-f]{2}/i.exec(piece.slice(i));
+    if (hex) {
+      bytes.push(Number.parseInt(hex[0].slice(1), 16));
+      i += 3;
+    } else {
+      const ch = String.fromCodePoint(piece.codePointAt(i)!);
+      bytes.push(...new TextEncoder().encode(ch));
+      i += ch.length;
+    }
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 // The operation list comes from the app's own document (development: the dev outbox included).
@@ -100,6 +125,8 @@ function fuzzSuite(name: NodeBackendName, runs: number, flawedRuns: number): voi
   let user: SignedUp;
   let known: Known = { ids: [], emails: [] };
   const secrets = new Set<string>();
+  /** Strings sent holding U+FFFD (lower case): the only ones a stored U+FFFD may come from. */
+  const replacementsSent: string[] = [];
 
   beforeAll(async () => {
     if (name === "postgres") requireService("Postgres", postgresUp);
@@ -129,6 +156,10 @@ function fuzzSuite(name: NodeBackendName, runs: number, flawedRuns: number): voi
       if (req.auth.value.includes(SECRET_MARK)) secrets.add(req.auth.value.replace(/^Bearer /, ""));
     }
     if (typeof req.body === "string") collectSecrets(parseJson(req.body), secrets);
+    // What was sent holding U+FFFD may be stored holding it; anything else holding it was changed.
+    const sentFffd = req.url.split(/[/?&=]/).map(lenientDecode);
+    if (typeof req.body === "string") eachString(parseJson(req.body), "", (_, text) => sentFffd.push(text));
+    for (const text of sentFffd) if (text.includes("\ufffd")) replacementsSent.push(text.toLowerCase());
     const request = new Request(`http://localhost${req.url}`, {
       method: req.method,
       headers,
@@ -232,8 +263,19 @@ function fuzzSuite(name: NodeBackendName, runs: number, flawedRuns: number): voi
     expect(findInDump(encoded, [probe]).map((f) => f.table)).toEqual(["hex", "base64", "base64url"]);
     expect(findInDump(dump, secrets)).toEqual([]);
     const held: string[] = [];
-    for (const [table, text] of dump) unstorable(JSON.parse(text), table, held);
+    const replaced: string[] = [];
+    for (const [table, text] of dump) {
+      eachString(JSON.parse(text), table, (where, value) => {
+        if (isUnstorable(value)) held.push(`${where}: ${JSON.stringify(value)}`);
+        const lower = value.toLowerCase();
+        if (value.includes("\ufffd") && !replacementsSent.some((sent) => sent.includes(lower))) {
+          replaced.push(`${where}: ${JSON.stringify(value)}`);
+        }
+      });
+    }
     expect(held, "strings no database can hold as sent").toEqual([]);
+    // An unpaired surrogate that got through is stored as U+FFFD (by the driver, silently).
+    expect(replaced, "stored strings holding U+FFFD that no request sent").toEqual([]);
     expect(await storedNuls(h), "text holding U+0000 (libSQL reads cut it off there)").toEqual([]);
     const { db, t } = h.open();
     for (const { email } of await db.select({ email: t.users.email }).from(t.users)) {
