@@ -14,14 +14,16 @@
  * schema, its check. Bodies, the "exactly one" rule, the input and the proof types derive from
  * it, so a new method (webauthn) is one entry there.
  */
+
 import { z } from "@hono/zod-openapi";
-import { insertMessageToUser, prepareNotice } from "../auth/mail";
+import { prepareNotice } from "../auth/mail";
 import { reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { RecoveryCode, TotpCode } from "../auth/schemas";
 import type { RequestScope } from "../context";
 import { ApiError } from "../http/problems";
 import { recordSecurityEvent, type SecurityEventType, securityEventRow } from "../security-events";
 import type { SealedFactor } from "../stores/factors";
+import { insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
 import { useRecoveryCode } from "./recovery-codes";
 import { acceptAnyTotpCode, acceptTotpCode } from "./totp";
@@ -166,7 +168,7 @@ export function verifySecondFactor(
       const notice = await prepareNotice(scope, who.userId, "recovery_code_used");
       await scope.db.atomic((db) => [
         insertSecurityEvents(db, t, [event]),
-        insertMessageToUser(db, t, notice, who.userId),
+        insertOutboxMessageToUser(db, t, notice, who.userId),
       ]);
     }
     return { method, ...proof } as SecondFactorProof;

@@ -3,15 +3,10 @@
  * challenge and password reset live in mfa-challenge.ts and password.ts. Every path that
  * issues a session goes through auth/sign-in.ts, which enforces the second factor.
  */
+
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
-import {
-  insertMessageTo,
-  insertMessageToUser,
-  prepareEmailToken,
-  prepareMessage,
-  prepareNotice,
-} from "../auth/mail";
+import { prepareEmailToken, prepareMessage, prepareNotice } from "../auth/mail";
 import { limitKeys, passwordChecks, reserveAttempt } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, MfaRequiredSchema, Password, UserSchema } from "../auth/schemas";
 import { completePasswordSignIn } from "../auth/sign-in";
@@ -24,6 +19,7 @@ import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
 import { hashPassword, verifyDummyPassword, verifyPassword } from "../lib/password";
 import { recordSecurityEvent, securityEventRow } from "../security-events";
 import { insertEmailToken } from "../stores/email-tokens";
+import { insertOutboxMessageForUser, insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEventForUser, insertSecurityEvents } from "../stores/security-events";
 import { listLiveSessions, revokeOwnSession, revokeSessionById } from "../stores/sessions";
 import { findUserWithPasswordByEmail, insertUser, updatePasswordHash, userView } from "../stores/users";
@@ -71,7 +67,7 @@ const register = defineRoute(
         now: scope.now,
       }),
       insertEmailToken(db, t, verification.row),
-      insertMessageTo(db, t, message, body.email, id),
+      insertOutboxMessageForUser(db, t, { ...message, recipient: body.email }, id),
       insertSecurityEventForUser(db, t, { ...event, userId: id }),
     ]);
     const [user] = inserted;
@@ -106,7 +102,7 @@ const login = defineRoute(
       // This failure used the account's last attempt from anywhere: its owner is told.
       if (user && release.exhausted.includes(scope.config.rateLimits.passwordPerAccount.name)) {
         const notice = await prepareNotice(scope, user.id, "password_limit_reached");
-        await scope.db.atomic((db) => [insertMessageToUser(db, scope.db.t, notice, user.id)]);
+        await scope.db.atomic((db) => [insertOutboxMessageToUser(db, scope.db.t, notice, user.id)]);
       }
       await recordSecurityEvent(scope, {
         type: "auth.login_failed",

@@ -4,13 +4,7 @@
  * single use, 24 hours by default.
  */
 import { z } from "@hono/zod-openapi";
-import {
-  insertMessageTo,
-  insertMessageToUser,
-  prepareEmailToken,
-  prepareMessage,
-  prepareNotice,
-} from "../auth/mail";
+import { prepareEmailToken, prepareMessage, prepareNotice } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
 import { Email, UserSchema } from "../auth/schemas";
 import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
@@ -21,6 +15,7 @@ import { jsonRequest, jsonResponse } from "../http/schemas";
 import { sha256Hex } from "../lib/tokens";
 import { securityEventRow } from "../security-events";
 import { insertEmailToken, spendEmailToken } from "../stores/email-tokens";
+import { insertOutboxMessageForUser, insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
 import { changeEmail, findUserById, findUserIdByEmail, markEmailVerified, userView } from "../stores/users";
 
@@ -76,7 +71,7 @@ const resend = defineRoute(
       );
       await scope.db.atomic((db) => [
         insertEmailToken(db, t, verification.row),
-        insertMessageTo(db, t, message, user.email, user.id),
+        insertOutboxMessageForUser(db, t, { ...message, recipient: user.email }, user.id),
       ]);
     }
     return accepted();
@@ -112,8 +107,8 @@ const change = defineRoute(
     const notice = await prepareNotice(scope, userId, "email_change_requested", { newEmail: body.newEmail });
     await scope.db.atomic((db) => [
       insertEmailToken(db, t, link.row),
-      insertMessageTo(db, t, message, body.newEmail, userId),
-      insertMessageToUser(db, t, notice, userId),
+      insertOutboxMessageForUser(db, t, { ...message, recipient: body.newEmail }, userId),
+      insertOutboxMessageToUser(db, t, notice, userId),
     ]);
     return accepted();
   },
@@ -142,7 +137,7 @@ const confirmChange = defineRoute(
     const notice = await prepareNotice(scope, spent.userId, "email_changed", { newEmail: spent.email });
     const event = await securityEventRow(scope, { type: "auth.email_changed", userId: spent.userId });
     await scope.db.atomic((db) => [
-      insertMessageTo(db, t, notice, before.email, spent.userId),
+      insertOutboxMessageForUser(db, t, { ...notice, recipient: before.email }, spent.userId),
       insertSecurityEvents(db, t, [event]),
     ]);
     return json({ user: userView({ ...before, email: spent.email, emailVerifiedAt: scope.now }) });

@@ -6,7 +6,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
-import { insertMessageToUser, prepareNotice } from "../auth/mail";
+import { prepareNotice } from "../auth/mail";
 import { TotpCode } from "../auth/schemas";
 import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
 import { requireVerifiedEmail } from "../auth/verification";
@@ -35,6 +35,7 @@ import {
   replacePendingFactor,
   replaceRecoveryCodes,
 } from "../stores/factors";
+import { insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
 import { raiseSessionToAal2, revokeOtherSessions } from "../stores/sessions";
 import { findUserById, lockUser } from "../stores/users";
@@ -168,7 +169,7 @@ const confirm = defineRoute(
     await scope.db.atomic((db) => [
       lockUser(db, t, userId),
       insertSecurityEvents(db, t, [event]),
-      insertMessageToUser(db, t, notice, userId),
+      insertOutboxMessageToUser(db, t, notice, userId),
       ...(recovery
         ? [
             ...replaceRecoveryCodes(db, t, userId, recovery.rows),
@@ -228,7 +229,7 @@ const remove = defineRoute(
     await scope.db.atomic((db) => [
       ...deleteFactor(db, t, userId, factor.id),
       insertSecurityEvents(db, t, [event]),
-      ...(notice ? [insertMessageToUser(db, t, notice, userId)] : []),
+      ...(notice ? [insertOutboxMessageToUser(db, t, notice, userId)] : []),
     ]);
     return noContent();
   },

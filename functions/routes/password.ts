@@ -3,9 +3,10 @@
  * enumeration); `reset` enforces the user's second factor before spending the token, then
  * changes the password and revokes every other session in one batch.
  */
+
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
-import { insertMessageTo, insertMessageToUser, prepareMessage, prepareNotice } from "../auth/mail";
+import { prepareMessage, prepareNotice } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, Password } from "../auth/schemas";
 import { issueSession } from "../auth/sign-in";
@@ -21,6 +22,7 @@ import { verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-fact
 import { type SecurityEventInput, securityEventRow } from "../security-events";
 import { consumeOpenChallenges } from "../stores/challenges";
 import { countVerifiedFactors } from "../stores/factors";
+import { insertOutboxMessageForUser, insertOutboxMessageToUser } from "../stores/outbox";
 import { completeReset, findLiveResetToken, insertResetToken, spendResetToken } from "../stores/reset-tokens";
 import { insertSecurityEventForUser, insertSecurityEvents } from "../stores/security-events";
 import { revokeOtherSessions } from "../stores/sessions";
@@ -52,7 +54,7 @@ const forgot = defineRoute(
     const expiresAt = new Date(now.getTime() + config.passwordResetTtlMs);
     await scope.db.atomic((db) => [
       insertResetToken(db, t, { id: uuidv7(), userId, tokenHash, createdAt: now, expiresAt }),
-      insertMessageTo(db, t, message, email, userId),
+      insertOutboxMessageForUser(db, t, { ...message, recipient: email }, userId),
       insertSecurityEventForUser(db, t, { ...event, userId }),
     ]);
     return accepted();
@@ -115,7 +117,7 @@ const reset = defineRoute(
       revokeOtherSessions(db, t, user.id, now, sessionId),
       // A challenge got with the old password must not complete after the reset.
       consumeOpenChallenges(db, t, user.id, now),
-      insertMessageToUser(db, t, notice, user.id),
+      insertOutboxMessageToUser(db, t, notice, user.id),
     ]);
     return json(answer);
   },
@@ -145,7 +147,7 @@ const change = defineRoute(
       setPasswordHash(db, t, userId, passwordHash, scope.now),
       revokeOtherSessions(db, t, userId, scope.now, sessionId),
       insertSecurityEvents(db, t, [event]),
-      insertMessageToUser(db, t, notice, userId),
+      insertOutboxMessageToUser(db, t, notice, userId),
     ]);
     return noContent();
   },

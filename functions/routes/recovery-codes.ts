@@ -3,7 +3,7 @@
  * a current second factor, rate limited and failing closed) and a count of what is left.
  */
 import { z } from "@hono/zod-openapi";
-import { insertMessageToUser, prepareNotice } from "../auth/mail";
+import { prepareNotice } from "../auth/mail";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
@@ -11,6 +11,7 @@ import { newRecoveryCodeSet } from "../mfa/recovery-codes";
 import { SecondFactorBody, verifySecondFactor } from "../mfa/second-factor";
 import { securityEventRow } from "../security-events";
 import { recoveryCodeStatus, replaceRecoveryCodes } from "../stores/factors";
+import { insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
 
 const regenerate = defineRoute(
@@ -36,7 +37,7 @@ const regenerate = defineRoute(
     await scope.db.atomic((db) => [
       ...replaceRecoveryCodes(db, t, userId, rows),
       insertSecurityEvents(db, t, [event]),
-      insertMessageToUser(db, t, notice, userId),
+      insertOutboxMessageToUser(db, t, notice, userId),
     ]);
     return json({ recoveryCodes: codes }, 201);
   },

@@ -23,7 +23,7 @@ export interface OutboxMessage {
 
 // Every column is given: the user-conditional insert (`insert … select`) lists them all, and a
 // column left out would be written as null, not as its default.
-const outboxRow = (m: OutboxMessage) => ({
+const outboxRow = (m: Omit<OutboxMessage, "recipient"> & { recipient: string | SQL }) => ({
   id: m.id,
   recipient: m.recipient,
   kind: m.kind,
@@ -54,6 +54,21 @@ export function insertOutboxMessageForUser(db: Db, t: Schema, m: OutboxMessage, 
   return db
     .insert(t.outboxMessages)
     .select(rowWhere(t.outboxMessages, outboxRow({ ...m, userId }), t.users, eq(t.users.id, userId)));
+}
+
+/**
+ * As insertOutboxMessage, to the account's current address, read in the statement from the
+ * users row: nothing is written when user `userId` does not exist (security notices).
+ */
+export function insertOutboxMessageToUser(
+  db: Db,
+  t: Schema,
+  m: Omit<OutboxMessage, "recipient">,
+  userId: string,
+): Query {
+  noteQueuedMessage(m.id);
+  const row = outboxRow({ ...m, recipient: sql`${t.users.email}`, userId });
+  return db.insert(t.outboxMessages).select(rowWhere(t.outboxMessages, row, t.users, eq(t.users.id, userId)));
 }
 
 /** Every message queued for `recipient`, oldest first (the development reader). */
