@@ -6,6 +6,7 @@ export const {
   users,
   tenantAccounts,
   tenantMemberships,
+  tenantInvitations,
   userSessions,
   mfaChallenges,
   passwordResetTokens,

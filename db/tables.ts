@@ -29,12 +29,22 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
     emailVerifiedAt: k.time("email_verified_at"),
     createdAt: k.createdAt(),
     updatedAt: k.time("updated_at").notNull(),
+    /**
+     * Set when the account was deleted. The row stays as a tombstone holding only the id (email
+     * replaced by `deleted:<id>`, password hash emptied, name null), so that the consent records
+     * and security events kept as evidence still reference it; nothing leads back to the person.
+     */
+    deletedAt: k.time("deleted_at"),
   });
 
   const tenantAccounts = k.table("tenant_accounts", {
     id: k.id(),
     name: k.text("name").notNull(),
     createdAt: k.createdAt(),
+    /** Every tenant-scoped request needs an aal-2 session (403 tenant_mfa_required otherwise). */
+    requireMfa: k.bool("require_mfa").notNull().default(false),
+    /** Set when an owner deleted the tenant: the row stays (name erased) for the evidence that references it. */
+    deletedAt: k.time("deleted_at"),
   });
 
   const consentScope = tenantScope("user_consents");
@@ -56,6 +66,31 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
       (t) => [
         k.primaryKey({ columns: [t.tenantId, t.userId] }),
         k.index("tenant_memberships_user_idx").on(t.userId),
+      ],
+    ),
+
+    /**
+     * Pending invitations only: accepting or revoking one deletes its row (so a token is single
+     * use: the DELETE decides between racing accepts), and inviting an address again replaces
+     * the row of that (tenant, email).
+     */
+    tenantInvitations: k.table(
+      "tenant_invitations",
+      {
+        id: k.id(),
+        tenantId: k.ref("tenant_id", () => tenantAccounts.id).notNull(),
+        /** The invited address, trimmed and lower-cased. */
+        email: k.text("email").notNull(),
+        role: k.text("role", { enum: ["admin", "member"] }).notNull(),
+        tokenHash: k.text("token_hash").notNull().unique(),
+        /** Who invited (no foreign key: the invitation does not depend on the inviter's account). */
+        invitedBy: k.uuid("invited_by"),
+        createdAt: k.createdAt(),
+        expiresAt: k.time("expires_at").notNull(),
+      },
+      (t) => [
+        k.uniqueIndex("tenant_invitations_tenant_email_idx").on(t.tenantId, t.email),
+        k.index("tenant_invitations_email_idx").on(t.email),
       ],
     ),
 
@@ -262,6 +297,8 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
         type: k.text("type").notNull(),
         userId: k.ref("user_id", () => users.id),
         tenantId: k.ref("tenant_id", () => tenantAccounts.id),
+        /** Who acted: the signed-in user of the request (null when nobody signed in did); no foreign key. */
+        actorUserId: k.uuid("actor_user_id"),
         requestId: k.text("request_id").notNull(),
         ipHash: k.text("ip_hash"),
         userAgentHash: k.text("user_agent_hash"),

@@ -32,6 +32,14 @@ export const SECURITY_EVENT_TYPES = [
   "auth.email_verified",
   "auth.password_changed",
   "auth.email_changed",
+  "user.deleted",
+  "tenant.created",
+  "tenant.updated",
+  "tenant.deleted",
+  "tenant.member_role_changed",
+  "tenant.invitation_created",
+  "tenant.invitation_revoked",
+  "tenant.invitation_accepted",
 ] as const;
 
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
@@ -61,6 +69,8 @@ export async function securityEventRow(
     type: input.type,
     userId: input.userId,
     tenantId: input.tenantId ?? null,
+    // Who acted: the signed-in caller, when the request has one.
+    actorUserId: "auth" in scope ? (scope as { auth: { userId: string } }).auth.userId : null,
     requestId: scope.requestId,
     ipHash,
     userAgentHash,

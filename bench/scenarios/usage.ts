@@ -95,6 +95,7 @@ export async function usageScenario(
   const increment = (userId: string, feature: string) => ({
     userId,
     tenantId: null,
+    aal: 1,
     feature,
     periodStart: utcDay(new Date()),
     quantity: 1,

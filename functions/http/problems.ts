@@ -16,6 +16,7 @@ export const PROBLEMS = {
   mfa_required: { status: 401, title: "A second factor is required" },
   forbidden: { status: 403, title: "Forbidden" },
   aal2_required: { status: 403, title: "A session verified with a second factor is required" },
+  tenant_mfa_required: { status: 403, title: "This tenant requires a session verified with a second factor" },
   reauthentication_required: { status: 403, title: "A recent authentication is required" },
   email_not_verified: { status: 403, title: "The email address is not verified" },
   not_found: { status: 404, title: "Not found" },

@@ -1,6 +1,7 @@
 /** The consent ledger (stores/consents.ts): record a decision, the latest per policy, the history. */
 import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
+import { TENANT_ERRORS } from "../auth/tenant-guard";
 import { PageQuery, page } from "../http/pagination";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
@@ -41,7 +42,7 @@ const recordConsent = defineRoute(
       }),
     ),
     responses: { 201: jsonResponse("The recorded consent", z.object({ consent: ConsentSchema })) },
-    errors: ["forbidden"],
+    errors: [...TENANT_ERRORS],
   },
   async (scope, { body }) => {
     const { userId } = scope.auth;
@@ -84,7 +85,7 @@ const latestConsents = defineRoute(
     security: [{ bearer: [] }],
     request: { query: TenantScopeQuery },
     responses: { 200: jsonResponse("Current consents", z.object({ consents: z.array(ConsentSchema) })) },
-    errors: ["forbidden"],
+    errors: [...TENANT_ERRORS],
   },
   async (scope, { query }) => {
     const tenantId = await memberScope(scope, query.tenantId);
@@ -107,7 +108,7 @@ const consentHistory = defineRoute(
         z.object({ consents: z.array(ConsentSchema), nextCursor: z.string().nullable() }),
       ),
     },
-    errors: ["forbidden"],
+    errors: [...TENANT_ERRORS],
   },
   async (scope, { query }) => {
     const tenantId = await memberScope(scope, query.tenantId);

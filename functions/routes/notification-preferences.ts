@@ -1,6 +1,6 @@
 /** Notification preferences (stores/preferences.ts): list one scope, set one preference. */
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "../http/problems";
+import { refuseTenantWrite, TENANT_ERRORS } from "../auth/tenant-guard";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
@@ -28,7 +28,7 @@ const listScope = defineRoute(
     security: [{ bearer: [] }],
     request: { query: TenantScopeQuery },
     responses: { 200: jsonResponse("Preferences", z.object({ preferences: z.array(PreferenceSchema) })) },
-    errors: ["forbidden"],
+    errors: [...TENANT_ERRORS],
   },
   async (scope, { query }) => {
     const tenantId = await memberScope(scope, query.tenantId);
@@ -48,7 +48,7 @@ const setPreference = defineRoute(
       z.object({ tenantId: OptionalTenantId, channel: Channel, category: Slug, enabled: z.boolean() }),
     ),
     responses: { 200: jsonResponse("The stored preference", z.object({ preference: PreferenceSchema })) },
-    errors: ["forbidden"],
+    errors: [...TENANT_ERRORS],
   },
   async (scope, { body }) => {
     // No memberScope: the membership check is folded into the write, so both are one statement.
@@ -62,8 +62,9 @@ const setPreference = defineRoute(
         enabled: body.enabled,
       },
       scope.now,
+      scope.auth.aal,
     );
-    if (!saved) throw new ApiError("forbidden");
+    if (!saved) return refuseTenantWrite(scope, body.tenantId ?? "");
     return json({ preference: preferenceView(saved) });
   },
 );

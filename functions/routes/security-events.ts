@@ -1,6 +1,6 @@
 /** Security event read API: the caller's own events, and a tenant's (owners and admins). */
 import { z } from "@hono/zod-openapi";
-import { MANAGER_ROLES, requireTenantRole } from "../auth/tenant-guard";
+import { MANAGER_ROLES, requireTenantRole, TENANT_ERRORS } from "../auth/tenant-guard";
 import type { RequestScope } from "../context";
 import { fetchPage, PageQuery } from "../http/pagination";
 import { json } from "../http/reply";
@@ -60,7 +60,7 @@ const tenantEvents = defineRoute(
     security: [{ bearer: [] }],
     request: { params: z.object({ tenantId: Uuid }), query: EventsQuery },
     responses: { 200: jsonResponse("Events", EventPage) },
-    errors: ["forbidden"],
+    errors: [...TENANT_ERRORS],
   },
   async (scope, { params, query }) => {
     await requireTenantRole(scope, params.tenantId, MANAGER_ROLES);

@@ -20,7 +20,9 @@ import {
 } from "../stores/tenants";
 
 const Role = z.enum(["owner", "admin", "member"]);
-const TenantSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi("Tenant");
+const TenantSchema = z
+  .object({ id: z.string(), name: z.string(), createdAt: z.string(), requireMfa: z.boolean() })
+  .openapi("Tenant");
 
 const createTenant = defineRoute(
   {
@@ -36,7 +38,7 @@ const createTenant = defineRoute(
   async (scope, { body }) => {
     await requireVerifiedEmail(scope);
     const { t } = scope.db;
-    const tenant = { id: uuidv7(), name: body.name, createdAt: scope.now };
+    const tenant = { id: uuidv7(), name: body.name, createdAt: scope.now, requireMfa: false };
     const owner = {
       tenantId: tenant.id,
       userId: scope.auth.userId,

@@ -4,7 +4,7 @@
  * owners/admins) a whole tenant. The SQL lives in stores/usage.ts.
  */
 import { z } from "@hono/zod-openapi";
-import { MANAGER_ROLES, requireTenantRole } from "../auth/tenant-guard";
+import { MANAGER_ROLES, refuseTenantWrite, requireTenantRole, TENANT_ERRORS } from "../auth/tenant-guard";
 import type { AuthedScope } from "../context";
 import { ApiError } from "../http/problems";
 import { json } from "../http/reply";
@@ -167,7 +167,7 @@ const increment = defineRoute(
     security: [{ bearer: [] }],
     request: { headers: IncrementHeaders, ...jsonRequest(IncrementBody) },
     responses: { 200: jsonResponse("The counter after the increment", z.object({ counter: CounterSchema })) },
-    errors: ["forbidden", "idempotency_key_reused"],
+    errors: [...TENANT_ERRORS, "idempotency_key_reused"],
   },
   async (scope, { headers, body }) => {
     const key = headers["idempotency-key"];
@@ -175,6 +175,7 @@ const increment = defineRoute(
     const add = {
       userId: scope.auth.userId,
       tenantId: body.tenantId ?? null,
+      aal: scope.auth.aal,
       feature: body.feature,
       periodStart,
       quantity: body.quantity,
@@ -182,7 +183,7 @@ const increment = defineRoute(
     };
     if (!key) {
       const total = await incrementUsage(scope.db, add);
-      if (total === null) throw new ApiError("forbidden");
+      if (total === null) return refuseTenantWrite(scope, body.tenantId ?? "");
       return counterAnswer(body, periodStart, total);
     }
     const hash = await requestHash(body);
@@ -201,7 +202,7 @@ const series = defineRoute(
     security: [{ bearer: [] }],
     request: { query: SeriesQuery },
     responses: { 200: jsonResponse("Totals per period, zero-filled, and their sum", SeriesSchema) },
-    errors: ["forbidden"],
+    errors: [...TENANT_ERRORS],
   },
   async (scope, { query: q }) => {
     const to = q.to ?? utcDay(scope.now);

@@ -57,13 +57,15 @@ export async function upsertPreference(
   userId: string,
   pref: Omit<PreferenceRow, "updatedAt">,
   now: Date,
+  /** The session's assurance level: a tenant with `requireMfa` admits aal 2 only. */
+  aal: number,
 ): Promise<PreferenceRow | null> {
   const p = t.userNotificationPreferences;
   const { tenantId } = pref;
   const row = { ...pref, id: uuidv7(), userId, scopeId: scopeIdOf(tenantId), createdAt: now, updatedAt: now };
   const insert = db.insert(p);
   const [saved] = await (tenantId
-    ? insert.select(rowWhere(p, row, t.tenantMemberships, isMember(t, tenantId, userId)))
+    ? insert.select(rowWhere(p, row, t.tenantMemberships, isMember(t, tenantId, userId, aal)))
     : insert.values(row)
   )
     .onConflictDoUpdate({

@@ -1,5 +1,5 @@
 /** Tenants and their memberships. */
-import { and, asc, count, eq, ne, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, isNull, ne, or, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 
 export type TenantRole = "owner" | "admin" | "member";
@@ -9,6 +9,7 @@ const tenantProjection = (t: Schema) => ({
   id: t.tenantAccounts.id,
   name: t.tenantAccounts.name,
   createdAt: t.tenantAccounts.createdAt,
+  requireMfa: t.tenantAccounts.requireMfa,
 });
 
 export type TenantRow = Pick<
@@ -17,7 +18,7 @@ export type TenantRow = Pick<
 >;
 
 export function tenantView(r: TenantRow) {
-  return { id: r.id, name: r.name, createdAt: r.createdAt.toISOString() };
+  return { id: r.id, name: r.name, createdAt: r.createdAt.toISOString(), requireMfa: r.requireMfa };
 }
 
 /** The role of `userId` in `tenantId`, or null when not a member (or no such tenant). */
@@ -33,6 +34,23 @@ export async function findMemberRole(
     .where(and(eq(m.tenantId, tenantId), eq(m.userId, userId)))
     .limit(1);
   return row?.role ?? null;
+}
+
+/** `userId`'s role in a live (not deleted) `tenantId` with the tenant's MFA policy, or null; one statement. */
+export async function findMembership(
+  { db, t }: Database,
+  tenantId: string,
+  userId: string,
+): Promise<{ role: TenantRole; requireMfa: boolean } | null> {
+  const m = t.tenantMemberships;
+  const a = t.tenantAccounts;
+  const [row] = await db
+    .select({ role: m.role, requireMfa: a.requireMfa })
+    .from(m)
+    .innerJoin(a, eq(a.id, m.tenantId))
+    .where(and(eq(m.tenantId, tenantId), eq(m.userId, userId), isNull(a.deletedAt)))
+    .limit(1);
+  return row ?? null;
 }
 
 /** Insert of a new tenant row (for a batch with its first owner's membership). */

@@ -31,6 +31,8 @@ export function counterView(c: CounterRow) {
 export interface Increment {
   userId: string;
   tenantId: string | null;
+  /** The session's assurance level: a tenant with `requireMfa` admits aal 2 only. */
+  aal: number;
   feature: string;
   /** UTC day, `YYYY-MM-DD`. */
   periodStart: string;
@@ -71,7 +73,9 @@ function counterUpsert(
  */
 export async function incrementUsage(database: Database, i: Increment): Promise<number | null> {
   const { db, t } = database;
-  const guard = i.tenantId ? { from: t.tenantMemberships, where: isMember(t, i.tenantId, i.userId) } : null;
+  const guard = i.tenantId
+    ? { from: t.tenantMemberships, where: isMember(t, i.tenantId, i.userId, i.aal) }
+    : null;
   const [row] = await counterUpsert(db, t, i, guard);
   return row ? Number(row.total) : null;
 }
@@ -125,7 +129,7 @@ export async function incrementOnce(
   const [, , stored] = await database.atomic((db) => {
     const insert = db.insert(k);
     const claim = i.tenantId
-      ? insert.select(rowWhere(k, keyRow, t.tenantMemberships, isMember(t, i.tenantId, i.userId)))
+      ? insert.select(rowWhere(k, keyRow, t.tenantMemberships, isMember(t, i.tenantId, i.userId, i.aal)))
       : insert.values(keyRow);
     return [
       claim

@@ -7,7 +7,7 @@
  * concurrent upserts would pile up duplicates. Every key therefore uses the NOT NULL `scope_id`
  * ('' for global, the tenant id otherwise), kept in step with `tenant_id` by a CHECK.
  */
-import { type AnyColumn, and, eq, getTableColumns, is, SQL, sql } from "drizzle-orm";
+import { type AnyColumn, and, eq, getTableColumns, is, isNull, SQL, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Schema } from "../../db/database";
 
@@ -46,8 +46,24 @@ export function rowWhere<T extends SQLiteTable>(
   return sql`select ${sql.join(values, sql`, `)} from ${from} where ${where}`;
 }
 
-/** The membership condition "`userId` belongs to `tenantId`" on the memberships table. */
-export function isMember(t: Schema, tenantId: string, userId: string): SQL | undefined {
+/**
+ * The membership condition on the memberships table: "`userId` belongs to `tenantId`, which is
+ * not deleted and admits a session of assurance `aal`" (a tenant with `requireMfa` admits aal 2
+ * only). It goes into the statement that reads or writes, so a write needs no separate check;
+ * when it finds nothing, the caller asks `requireTenantRole` which answer (403 forbidden or
+ * tenant_mfa_required) applies.
+ */
+export function isMember(t: Schema, tenantId: string, userId: string, aal: number): SQL | undefined {
   const m = t.tenantMemberships;
-  return and(eq(m.tenantId, tenantId), eq(m.userId, userId));
+  const a = t.tenantAccounts;
+  const admitted = and(
+    eq(a.id, tenantId),
+    isNull(a.deletedAt),
+    aal >= 2 ? undefined : eq(a.requireMfa, false),
+  );
+  return and(
+    eq(m.tenantId, tenantId),
+    eq(m.userId, userId),
+    sql`exists (select 1 from ${a} where ${admitted})`,
+  );
 }

@@ -11,7 +11,7 @@ export function tenantsSuite(h: () => Harness): void {
     const owner = await signUp(h());
     const created = await expectStatus(tenants(owner).$post({ json: { name: "  Acme  " } }), 201);
     expect(created).toEqual({
-      tenant: { id: expect.any(String), name: "Acme", createdAt: expect.any(String) },
+      tenant: { id: expect.any(String), name: "Acme", createdAt: expect.any(String), requireMfa: false },
       role: "owner",
     });
     const list = await expectStatus(tenants(owner).$get(), 200);
