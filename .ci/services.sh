@@ -25,3 +25,11 @@ for name_port in postgres:5432 redis:6379; do
   for _ in $(seq 1 30); do up "$port" && break; sleep 1; done
   if up "$port"; then echo "services: $name up on $port"; else echo "services: $name is not reachable on $port" >&2; exit 1; fi
 done
+
+# Browser tests drive Debian's Chromium (headless) through playwright-core.
+if ! command -v chromium >/dev/null; then
+  echo "services: installing Debian's chromium for the browser tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null || { echo "services: chromium install failed" >&2; exit 1; }
+fi
+echo "services: $(chromium --version 2>/dev/null | head -n1)"
