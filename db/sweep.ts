@@ -74,59 +74,61 @@ export async function sweepExpired(
     securityEvents,
     consents,
   ] = await database.atomic((db) => [
-      db
-        .delete(s)
-        .where(or(lt(s.expiresAt, before), and(isNotNull(s.revokedAt), lt(s.revokedAt, before))))
-        .returning({ id: s.id }),
-      db
-        .delete(t.mfaChallenges)
-        .where(lt(t.mfaChallenges.expiresAt, before))
-        .returning({ id: t.mfaChallenges.id }),
-      db
-        .delete(t.passwordResetTokens)
-        .where(lt(t.passwordResetTokens.expiresAt, before))
-        .returning({ id: t.passwordResetTokens.id }),
-      db
-        .delete(t.usageIdempotencyKeys)
-        .where(lt(t.usageIdempotencyKeys.expiresAt, now))
-        .returning({ key: t.usageIdempotencyKeys.key }),
-      db
-        .delete(t.rateLimitBuckets)
-        .where(lt(t.rateLimitBuckets.expiresAt, now))
-        .returning({ key: t.rateLimitBuckets.key }),
-      db
-        .delete(o)
-        .where(and(inArray(o.status, ["sent", "failed"]), lt(o.createdAt, outboxBefore)))
-        .returning({ id: o.id }),
-      // Without a retention the condition is false: nothing is deleted.
-      db
-        .delete(e)
-        .where(securityEventRetentionMs === undefined ? sql`1 = 0` : lt(e.createdAt, ago(securityEventRetentionMs)))
-        .returning({ id: e.id }),
-      db
-        .delete(c)
-        .where(
-          consentRetentionMs === undefined
-            ? sql`1 = 0`
-            : and(
-                lt(c.createdAt, ago(consentRetentionMs)),
-                exists(
-                  db
-                    .select({ one: sql`1` })
-                    .from(newer)
-                    .where(
-                      and(
-                        eq(newer.userId, c.userId),
-                        eq(newer.scopeId, c.scopeId),
-                        eq(newer.policy, c.policy),
-                        gt(newer.id, c.id),
-                      ),
+    db
+      .delete(s)
+      .where(or(lt(s.expiresAt, before), and(isNotNull(s.revokedAt), lt(s.revokedAt, before))))
+      .returning({ id: s.id }),
+    db
+      .delete(t.mfaChallenges)
+      .where(lt(t.mfaChallenges.expiresAt, before))
+      .returning({ id: t.mfaChallenges.id }),
+    db
+      .delete(t.passwordResetTokens)
+      .where(lt(t.passwordResetTokens.expiresAt, before))
+      .returning({ id: t.passwordResetTokens.id }),
+    db
+      .delete(t.usageIdempotencyKeys)
+      .where(lt(t.usageIdempotencyKeys.expiresAt, now))
+      .returning({ key: t.usageIdempotencyKeys.key }),
+    db
+      .delete(t.rateLimitBuckets)
+      .where(lt(t.rateLimitBuckets.expiresAt, now))
+      .returning({ key: t.rateLimitBuckets.key }),
+    db
+      .delete(o)
+      .where(and(inArray(o.status, ["sent", "failed"]), lt(o.createdAt, outboxBefore)))
+      .returning({ id: o.id }),
+    // Without a retention the condition is false: nothing is deleted.
+    db
+      .delete(e)
+      .where(
+        securityEventRetentionMs === undefined ? sql`1 = 0` : lt(e.createdAt, ago(securityEventRetentionMs)),
+      )
+      .returning({ id: e.id }),
+    db
+      .delete(c)
+      .where(
+        consentRetentionMs === undefined
+          ? sql`1 = 0`
+          : and(
+              lt(c.createdAt, ago(consentRetentionMs)),
+              exists(
+                db
+                  .select({ one: sql`1` })
+                  .from(newer)
+                  .where(
+                    and(
+                      eq(newer.userId, c.userId),
+                      eq(newer.scopeId, c.scopeId),
+                      eq(newer.policy, c.policy),
+                      gt(newer.id, c.id),
                     ),
-                ),
+                  ),
               ),
-        )
-        .returning({ id: c.id }),
-    ]);
+            ),
+      )
+      .returning({ id: c.id }),
+  ]);
   return {
     sessions: (sessions as unknown[]).length,
     mfaChallenges: (mfaChallenges as unknown[]).length,

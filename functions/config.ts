@@ -260,7 +260,9 @@ export function loadConfig(env: Record<string, unknown>): Config {
       retentionMs: e.OUTBOX_RETENTION_DAYS * 24 * HOUR,
     },
     retention: {
-      ...(e.SECURITY_EVENT_RETENTION_DAYS ? { securityEventsMs: e.SECURITY_EVENT_RETENTION_DAYS * 24 * HOUR } : {}),
+      ...(e.SECURITY_EVENT_RETENTION_DAYS
+        ? { securityEventsMs: e.SECURITY_EVENT_RETENTION_DAYS * 24 * HOUR }
+        : {}),
       ...(e.CONSENT_RETENTION_DAYS ? { consentsMs: e.CONSENT_RETENTION_DAYS * 24 * HOUR } : {}),
     },
   };
