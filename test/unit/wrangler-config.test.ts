@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { loadConfig } from "../../functions/config";
 import { migrateArgs, wranglerDevArgs } from "../../scripts/dev-args.mjs";
+import { DOCS_ASSET_FILES } from "../../scripts/docs-assets.mjs";
 
 const root = join(import.meta.dirname, "../..");
 const configPath = join(root, "wrangler.toml");
@@ -45,5 +46,18 @@ describe("wrangler.toml", () => {
     expect(follows(migrateArgs([]))).toBe(true);
     expect(follows(wranglerDevArgs([], {}))).toBe(true);
     expect(migrateArgs([]).slice(0, 5)).toEqual(["d1", "migrations", "apply", "DB", "--local"]);
+  });
+
+  it("serves the /docs page's files as static assets in every environment, the Worker first elsewhere", () => {
+    for (const env of [undefined, "development", "preview", "production"]) {
+      const config = read(env);
+      expect(config.assets?.directory, String(env)).toBe("./public");
+      // Every path but the assets runs the Worker: no file under public/ can shadow a route.
+      expect(config.assets?.run_worker_first, String(env)).toEqual([
+        "/*",
+        ...DOCS_ASSET_FILES.map((name) => `!/docs/assets/${name}`),
+      ]);
+      expect(config.build.command, String(env)).toBe("node scripts/docs-assets.mjs");
+    }
   });
 });
