@@ -34,7 +34,12 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 const IncrementBody = z.object({
   feature: Slug,
-  quantity: z.number().int().min(1).max(1_000_000),
+  quantity: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .openapi({ description: "Added to the counter: an integer from 1 to 1,000,000" }),
   tenantId: OptionalTenantId,
   occurredAt: z.iso
     .datetime({ offset: true, message: "must be an ISO-8601 date-time" })
@@ -78,7 +83,9 @@ const SeriesQuery = z.object({
   from: z.iso
     .date({ message: "must be a date (YYYY-MM-DD)" })
     .optional()
-    .openapi({ description: "Default: to − 29 days" }),
+    .openapi({
+      description: `Default: to − 29 days. The range spans at most ${MAX_RANGE_DAYS.day} days (day) or ${MAX_RANGE_DAYS.month} days (month)`,
+    }),
   to: z.iso
     .date({ message: "must be a date (YYYY-MM-DD)" })
     .optional()
