@@ -83,6 +83,12 @@ export function createPipelineApp<S extends Schema>(
     scheme: "bearer",
     description: "A session token from login, MFA verification or password reset",
   });
+  // Service routes name `security: [{ apiKey: ["<scope>"] }]`, the scope the key must hold.
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A tenant API key (`udh_…`), for the /v1/service/* routes only",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
