@@ -6,7 +6,9 @@
  *   export const authRoutes = routeModule(register, login, …);
  *
  * From the spec the kernel derives (1) authentication when the spec declares `security`,
- * done before anything reads the request (401 before the body); (2) parsing of path, query,
+ * done before anything reads the request (401 before the body): a session for
+ * `[{ bearer: [] }]`, a tenant API key holding the named scopes for `[{ apiKey: ["usage:write"] }]`
+ * (auth/api-key.ts; 403 insufficient_scope without them); (2) parsing of path, query,
  * headers and body with the very schemas in the spec, so the document and the validation
  * cannot drift; (3) the shared error responses of the OpenAPI document (400, 401, 413, 415)
  * next to the route's own `errors`. The handler gets the request scope and typed input, and

@@ -12,7 +12,7 @@ import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
 import { securityEventRow } from "../security-events";
-import { apiKeyView, insertApiKey, listApiKeys, revokeApiKey, revokedAt } from "../stores/api-keys";
+import { apiKeyView, insertApiKey, keyRevokedAt, listApiKeys, revokeApiKey } from "../stores/api-keys";
 import { insertSecurityEventIf, insertSecurityEvents } from "../stores/security-events";
 
 const ApiKeySchema = z
@@ -119,7 +119,7 @@ const revokeKey = defineRoute(
     // The event is written only when this request's UPDATE revoked the key (same batch).
     const [revoked] = await scope.db.atomic((db) => [
       revokeApiKey(db, t, tenantId, apiKeyId, scope.now),
-      insertSecurityEventIf(db, t, event, t.apiKeys, revokedAt(t, tenantId, apiKeyId, scope.now)),
+      insertSecurityEventIf(db, t, event, t.apiKeys, keyRevokedAt(t, tenantId, apiKeyId, scope.now)),
     ]);
     if (revoked.length === 0) throw new ApiError("not_found");
     return noContent();

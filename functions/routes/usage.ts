@@ -26,8 +26,6 @@ import {
   seriesRange,
 } from "../tenant-data/usage";
 
-export { MAX_RANGE_DAYS, OCCURRED_AT_MAX_AGE_MS, OCCURRED_AT_MAX_SKEW_MS } from "../tenant-data/usage";
-
 const IncrementBody = z.object({
   feature: Slug,
   quantity: Quantity,

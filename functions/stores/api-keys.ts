@@ -60,7 +60,7 @@ export function revokeApiKey(db: Db, t: Schema, tenantId: string, id: string, no
  * "Key `id` of `tenantId` was revoked at `now`": the condition under which the revocation's
  * event is written in the same batch (a second, losing revoke finds no such row).
  */
-export function revokedAt(t: Schema, tenantId: string, id: string, now: Date) {
+export function keyRevokedAt(t: Schema, tenantId: string, id: string, now: Date) {
   const k = t.apiKeys;
   return and(eq(k.id, id), eq(k.tenantId, tenantId), eq(k.revokedAt, now));
 }
