@@ -102,6 +102,18 @@ export interface AuthedScope extends RequestScope {
   readonly auth: AuthState;
 }
 
+/** Who is calling a /v1/service/* route: a live tenant API key (auth/api-key.ts). */
+export interface KeyState {
+  id: string;
+  tenantId: string;
+  scopes: readonly string[];
+}
+
+/** The scope of a request the kernel authenticated with a tenant API key. */
+export interface KeyScope extends RequestScope {
+  readonly key: KeyState;
+}
+
 export interface AppVariables {
   requestId: string;
   scope: RequestScope;

@@ -132,6 +132,12 @@ export function createPipelineApp<S extends Schema>(
     scheme: "bearer",
     description: "A session token from login, MFA verification or password reset",
   });
+  // Service routes name `security: [{ apiKey: ["<scope>"] }]`, the scope the key must hold.
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A tenant API key (`udh_…`), for the /v1/service/* routes only",
+  });
   // Built on first request, after every route is mounted, then served as is.
   let document: object | undefined;
   app.get("/openapi.json", (c) => {
