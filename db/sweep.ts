@@ -25,6 +25,7 @@ export interface SweepOptions {
 export interface SweepResult {
   sessions: number;
   mfaChallenges: number;
+  webauthnChallenges: number;
   passwordResetTokens: number;
   usageIdempotencyKeys: number;
   rateLimitBuckets: number;
@@ -43,36 +44,48 @@ export async function sweepExpired(
   // Counted from when the message was queued: a message is sent or failed within hours of that
   // (the backoff of every allowed attempt), so none is kept much past the retention.
   const outboxBefore = new Date(now.getTime() - outboxRetentionMs);
-  const [sessions, mfaChallenges, passwordResetTokens, usageIdempotencyKeys, rateLimitBuckets, outbox] =
-    await database.atomic((db) => [
-      db
-        .delete(s)
-        .where(or(lt(s.expiresAt, before), and(isNotNull(s.revokedAt), lt(s.revokedAt, before))))
-        .returning({ id: s.id }),
-      db
-        .delete(t.mfaChallenges)
-        .where(lt(t.mfaChallenges.expiresAt, before))
-        .returning({ id: t.mfaChallenges.id }),
-      db
-        .delete(t.passwordResetTokens)
-        .where(lt(t.passwordResetTokens.expiresAt, before))
-        .returning({ id: t.passwordResetTokens.id }),
-      db
-        .delete(t.usageIdempotencyKeys)
-        .where(lt(t.usageIdempotencyKeys.expiresAt, now))
-        .returning({ key: t.usageIdempotencyKeys.key }),
-      db
-        .delete(t.rateLimitBuckets)
-        .where(lt(t.rateLimitBuckets.expiresAt, now))
-        .returning({ key: t.rateLimitBuckets.key }),
-      db
-        .delete(o)
-        .where(and(inArray(o.status, ["sent", "failed"]), lt(o.createdAt, outboxBefore)))
-        .returning({ id: o.id }),
-    ]);
+  const [
+    sessions,
+    mfaChallenges,
+    passwordResetTokens,
+    usageIdempotencyKeys,
+    rateLimitBuckets,
+    outbox,
+    webauthnChallenges,
+  ] = await database.atomic((db) => [
+    db
+      .delete(s)
+      .where(or(lt(s.expiresAt, before), and(isNotNull(s.revokedAt), lt(s.revokedAt, before))))
+      .returning({ id: s.id }),
+    db
+      .delete(t.mfaChallenges)
+      .where(lt(t.mfaChallenges.expiresAt, before))
+      .returning({ id: t.mfaChallenges.id }),
+    db
+      .delete(t.passwordResetTokens)
+      .where(lt(t.passwordResetTokens.expiresAt, before))
+      .returning({ id: t.passwordResetTokens.id }),
+    db
+      .delete(t.usageIdempotencyKeys)
+      .where(lt(t.usageIdempotencyKeys.expiresAt, now))
+      .returning({ key: t.usageIdempotencyKeys.key }),
+    db
+      .delete(t.rateLimitBuckets)
+      .where(lt(t.rateLimitBuckets.expiresAt, now))
+      .returning({ key: t.rateLimitBuckets.key }),
+    db
+      .delete(o)
+      .where(and(inArray(o.status, ["sent", "failed"]), lt(o.createdAt, outboxBefore)))
+      .returning({ id: o.id }),
+    db
+      .delete(t.webauthnChallenges)
+      .where(lt(t.webauthnChallenges.expiresAt, before))
+      .returning({ id: t.webauthnChallenges.id }),
+  ]);
   return {
     sessions: (sessions as unknown[]).length,
     mfaChallenges: (mfaChallenges as unknown[]).length,
+    webauthnChallenges: (webauthnChallenges as unknown[]).length,
     passwordResetTokens: (passwordResetTokens as unknown[]).length,
     usageIdempotencyKeys: (usageIdempotencyKeys as unknown[]).length,
     rateLimitBuckets: (rateLimitBuckets as unknown[]).length,

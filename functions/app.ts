@@ -22,6 +22,7 @@ import { securityEventRoutes } from "./routes/security-events";
 import { serviceRoutes } from "./routes/service";
 import { tenantRoutes } from "./routes/tenants";
 import { usageRoutes } from "./routes/usage";
+import { webauthnAuthRoutes, webauthnMfaRoutes } from "./routes/webauthn";
 
 export { API_VERSION } from "./pipeline";
 
@@ -31,11 +32,13 @@ function mountAllRoutes(app: OpenAPIHono<AppEnv>) {
     .route("/", serviceRoutes)
     .route("/v1/auth", authRoutes)
     .route("/v1/auth/mfa", mfaChallengeRoutes)
+    .route("/v1/auth", webauthnAuthRoutes)
     .route("/v1/auth/password", passwordRoutes)
     .route("/v1/auth/email", emailRoutes)
     .route("/v1/me", meRoutes)
     .route("/v1/mfa", mfaRoutes)
     .route("/v1/mfa/recovery-codes", recoveryCodeRoutes)
+    .route("/v1/mfa/webauthn", webauthnMfaRoutes)
     .route("/v1/tenants", tenantRoutes)
     .route("/v1/consents", consentRoutes)
     .route("/v1/notification-preferences", notificationPreferenceRoutes)
