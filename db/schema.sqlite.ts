@@ -14,6 +14,8 @@ export const {
   emailTokens,
   userMfaMethods,
   userRecoveryCodes,
+  webauthnCredentials,
+  webauthnChallenges,
   userConsents,
   userNotificationPreferences,
   usageCounters,

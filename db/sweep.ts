@@ -34,6 +34,7 @@ export interface SweepOptions {
 export interface SweepResult {
   sessions: number;
   mfaChallenges: number;
+  webauthnChallenges: number;
   passwordResetTokens: number;
   usageIdempotencyKeys: number;
   rateLimitBuckets: number;
@@ -73,6 +74,7 @@ export async function sweepExpired(
     outbox,
     securityEvents,
     consents,
+    webauthnChallenges,
   ] = await database.atomic((db) => [
     db
       .delete(s)
@@ -128,10 +130,15 @@ export async function sweepExpired(
             ),
       )
       .returning({ id: c.id }),
+    db
+      .delete(t.webauthnChallenges)
+      .where(lt(t.webauthnChallenges.expiresAt, before))
+      .returning({ id: t.webauthnChallenges.id }),
   ]);
   return {
     sessions: (sessions as unknown[]).length,
     mfaChallenges: (mfaChallenges as unknown[]).length,
+    webauthnChallenges: (webauthnChallenges as unknown[]).length,
     passwordResetTokens: (passwordResetTokens as unknown[]).length,
     usageIdempotencyKeys: (usageIdempotencyKeys as unknown[]).length,
     rateLimitBuckets: (rateLimitBuckets as unknown[]).length,

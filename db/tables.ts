@@ -19,7 +19,7 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
   /** `tenant_id` + `scope_id` for the named table, and their CHECK. */
   const tenantScope = (table: string) => k.tenantScope(table, () => tenantAccounts.id);
 
-  // The two tables others reference; the rest are written straight into the result.
+  // The tables others reference; the rest are written straight into the result.
   const users = k.table("users", {
     id: k.id(),
     email: k.text("email").notNull().unique(),
@@ -46,6 +46,25 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
     /** Set when an owner deleted the tenant: the row stays (name erased) for the evidence that references it. */
     deletedAt: k.time("deleted_at"),
   });
+
+  const userMfaMethods = k.table(
+    "user_mfa_methods",
+    {
+      id: k.id(),
+      userId: userId(),
+      type: k.text("type", { enum: ["totp", "webauthn"] }).notNull(),
+      status: k.text("status", { enum: ["pending", "verified"] }).notNull(),
+      label: k.text("label"),
+      /** The sealed TOTP secret; null for a passkey (its public key is in webauthn_credentials). */
+      secretKeyId: k.text("secret_key_id"),
+      secretCiphertext: k.text("secret_ciphertext"),
+      lastUsedStep: k.bigint("last_used_step"),
+      createdAt: k.createdAt(),
+      verifiedAt: k.time("verified_at"),
+      lastUsedAt: k.time("last_used_at"),
+    },
+    (t) => [k.index("user_mfa_methods_user_idx").on(t.userId)],
+  );
 
   const consentScope = tenantScope("user_consents");
   const preferenceScope = tenantScope("user_notification_preferences");
@@ -188,22 +207,46 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
       (t) => [k.index("email_tokens_user_idx").on(t.userId)],
     ),
 
-    userMfaMethods: k.table(
-      "user_mfa_methods",
+    userMfaMethods,
+
+    /** A passkey's credential: one row per `webauthn` factor (deleted with it). */
+    webauthnCredentials: k.table(
+      "webauthn_credentials",
+      {
+        factorId: k.ref("factor_id", () => userMfaMethods.id).primaryKey(),
+        userId: userId(),
+        /** The credential id (base64url), unique across users: a credential belongs to one account. */
+        credentialId: k.text("credential_id").notNull().unique(),
+        /** COSE public key, base64url (public by nature). */
+        publicKey: k.text("public_key").notNull(),
+        signCount: k.bigint("sign_count").notNull().default(0),
+        transports: k.json("transports"),
+        backupEligible: k.bool("backup_eligible").notNull(),
+        backupState: k.bool("backup_state").notNull(),
+        aaguid: k.text("aaguid"),
+        createdAt: k.createdAt(),
+      },
+      (t) => [k.index("webauthn_credentials_user_idx").on(t.userId)],
+    ),
+
+    /**
+     * WebAuthn challenges: single use (consumed by a compare-and-set), 5 minutes, stored as a
+     * keyed hash. `binding` ties an assertion challenge to what it completes (an MFA challenge,
+     * a reset token, a session), so it cannot be used in another flow.
+     */
+    webauthnChallenges: k.table(
+      "webauthn_challenges",
       {
         id: k.id(),
-        userId: userId(),
-        type: k.text("type", { enum: ["totp"] }).notNull(),
-        status: k.text("status", { enum: ["pending", "verified"] }).notNull(),
-        label: k.text("label"),
-        secretKeyId: k.text("secret_key_id").notNull(),
-        secretCiphertext: k.text("secret_ciphertext").notNull(),
-        lastUsedStep: k.bigint("last_used_step"),
+        purpose: k.text("purpose", { enum: ["registration", "authentication", "passkey"] }).notNull(),
+        userId: k.ref("user_id", () => users.id),
+        binding: k.text("binding"),
+        challengeHash: k.text("challenge_hash").notNull().unique(),
         createdAt: k.createdAt(),
-        verifiedAt: k.time("verified_at"),
-        lastUsedAt: k.time("last_used_at"),
+        expiresAt: k.time("expires_at").notNull(),
+        consumedAt: k.time("consumed_at"),
       },
-      (t) => [k.index("user_mfa_methods_user_idx").on(t.userId)],
+      (t) => [k.index("webauthn_challenges_expiry_idx").on(t.expiresAt)],
     ),
 
     userRecoveryCodes: k.table(

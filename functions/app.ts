@@ -24,6 +24,7 @@ import { serviceRoutes } from "./routes/service";
 import { serviceAccessRoutes } from "./routes/service-access";
 import { tenantRoutes } from "./routes/tenants";
 import { usageRoutes } from "./routes/usage";
+import { webauthnAuthRoutes, webauthnMfaRoutes } from "./routes/webauthn";
 
 export { API_VERSION } from "./pipeline";
 
@@ -33,11 +34,13 @@ function mountAllRoutes(app: OpenAPIHono<AppEnv>) {
     .route("/", serviceRoutes)
     .route("/v1/auth", authRoutes)
     .route("/v1/auth/mfa", mfaChallengeRoutes)
+    .route("/v1/auth", webauthnAuthRoutes)
     .route("/v1/auth/password", passwordRoutes)
     .route("/v1/auth/email", emailRoutes)
     .route("/v1/me", meRoutes)
     .route("/v1/mfa", mfaRoutes)
     .route("/v1/mfa/recovery-codes", recoveryCodeRoutes)
+    .route("/v1/mfa/webauthn", webauthnMfaRoutes)
     .route("/v1/tenants", tenantRoutes)
     .route("/v1/tenants", apiKeyRoutes)
     .route("/v1/consents", consentRoutes)

@@ -19,6 +19,8 @@ export interface Config {
   trustedProxyHops: number;
   /** Issuer shown in authenticator apps. */
   totpIssuer: string;
+  /** Passkeys: the relying party (its id, a registrable suffix of every origin's host) and the origins allowed to use it. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
   session: {
     /** Idle lifetime: a session unused this long expires (NIST SP 800-63B-4 §2.2.3, AAL2: 1 h inactivity). */
     idleTtlMs: number;
@@ -137,6 +139,9 @@ const EnvSchema = z.object({
   ENCRYPTION_KEYS: z.string().min(1, "ENCRYPTION_KEYS is required"),
   TRUSTED_PROXY_HOPS: int(0).default(0),
   TOTP_ISSUER: z.string().min(1).default("User Data Hardening"),
+  WEBAUTHN_RP_ID: z.string().trim().toLowerCase().min(1).default("localhost"),
+  WEBAUTHN_ORIGINS: z.string().min(1).optional(),
+  WEBAUTHN_RP_NAME: z.string().trim().min(1).max(100).optional(),
   SESSION_IDLE_TTL_SECONDS: int(60).default(3600),
   SESSION_ABSOLUTE_TTL_SECONDS: int(60).default(86_400),
   SESSION_TOUCH_INTERVAL_SECONDS: int(1).default(300),
@@ -176,6 +181,43 @@ function rule(base: RateRule, variable: string, override: string | undefined): R
     throw new Error(`invalid configuration: ${variable} must look like "limit/windowSeconds"`);
   }
   return { name: base.name, limit: Number(m[1]), windowMs: Number(m[2]) * 1000 };
+}
+
+const DEV_WEBAUTHN_ORIGIN = "http://localhost:8787";
+
+/**
+ * The relying party, checked at start-up: every origin is a bare origin, https (http only for
+ * localhost, a secure context for browsers, and only in development and test when the origins
+ * are configured), whose host is the RP id or a subdomain of it (WebAuthn refuses any other).
+ * Unset, the development defaults apply (`localhost`, `http://localhost:8787`).
+ */
+function webauthnConfig(e: z.output<typeof EnvSchema>): Config["webauthn"] {
+  const bad = (why: string) => new Error(`invalid configuration: ${why}`);
+  const rpId = e.WEBAUTHN_RP_ID;
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(rpId)) throw bad("WEBAUTHN_RP_ID must be a host name");
+  const origins = (e.WEBAUTHN_ORIGINS ?? DEV_WEBAUTHN_ORIGIN)
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
+  if (origins.length === 0) throw bad("WEBAUTHN_ORIGINS must list at least one origin");
+  const localOk = e.APP_ENV === "development" || e.APP_ENV === "test" || e.WEBAUTHN_ORIGINS === undefined;
+  for (const origin of origins) {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw bad("WEBAUTHN_ORIGINS must be comma-separated origins like https://app.example.com");
+    }
+    if (url.origin !== origin) throw bad("WEBAUTHN_ORIGINS entries must be bare origins (no path or slash)");
+    const local = url.protocol === "http:" && url.hostname === "localhost";
+    if (url.protocol !== "https:" && !(local && localOk)) {
+      throw bad("WEBAUTHN_ORIGINS must be https (http://localhost only in development)");
+    }
+    if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
+      throw bad("WEBAUTHN_RP_ID must be the host of every WEBAUTHN_ORIGINS entry or a parent domain of it");
+    }
+  }
+  return { rpId, rpName: e.WEBAUTHN_RP_NAME ?? e.PRODUCT_NAME, origins };
 }
 
 function mailConfig(e: z.output<typeof EnvSchema>): MailConfig {
@@ -237,6 +279,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
     encryptionKeys: e.ENCRYPTION_KEYS,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     totpIssuer: e.TOTP_ISSUER,
+    webauthn: webauthnConfig(e),
     session: {
       idleTtlMs: e.SESSION_IDLE_TTL_SECONDS * 1000,
       absoluteTtlMs: e.SESSION_ABSOLUTE_TTL_SECONDS * 1000,

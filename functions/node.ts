@@ -7,6 +7,7 @@
  * from a system scheduler, e.g. every minute and every hour.
  */
 import { mkdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { neonConfig } from "@neondatabase/serverless";
@@ -44,8 +45,25 @@ const app = createApp({
   ...(mailTransport ? { mailTransport } : {}),
 });
 
+/**
+ * Development only: the passkeys example page (examples/passkeys/), served on the API's own
+ * origin (WebAuthn needs the page on an allowed origin; the Worker bundle never holds it).
+ */
+const EXAMPLE_FILES: Record<string, [file: string, type: string]> = {
+  "/examples/passkeys/": ["index.html", "text/html; charset=utf-8"],
+  "/examples/passkeys/index.html": ["index.html", "text/html; charset=utf-8"],
+  "/examples/passkeys/passkeys.js": ["passkeys.js", "text/javascript; charset=utf-8"],
+};
+const examplesDir = new URL("../examples/passkeys/", import.meta.url);
+const fetch: typeof app.fetch = async (request, ...rest) => {
+  const example = config.appEnv === "development" ? EXAMPLE_FILES[new URL(request.url).pathname] : undefined;
+  if (!example || request.method !== "GET") return app.fetch(request, ...rest);
+  const body = await readFile(new URL(example[0], examplesDir));
+  return new Response(body, { headers: { "content-type": example[1], "cache-control": "no-store" } });
+};
+
 const port = Number(env.PORT ?? 3000);
 const hostname = env.HOST ?? "127.0.0.1";
-serve({ fetch: app.fetch, port, hostname }, (info) => {
+serve({ fetch, port, hostname }, (info) => {
   console.log(JSON.stringify({ level: "info", msg: "listening", port: info.port, hostname }));
 });

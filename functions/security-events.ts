@@ -24,6 +24,8 @@ export const SECURITY_EVENT_TYPES = [
   "mfa.factor_removed",
   "mfa.recovery_code_used",
   "mfa.recovery_codes_regenerated",
+  "mfa.passkey_registered",
+  "mfa.passkey_counter_regression",
   "session.revoked",
   "consent.recorded",
   "tenant.member_added",

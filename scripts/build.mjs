@@ -11,11 +11,13 @@ import { gzipSync } from "node:zlib";
 import { buildNode, NODE_ENTRIES } from "./build-node.mjs";
 
 /**
- * Budget for the gzipped, minified Worker bundle: ~300 KiB measured (zod with its locales and
- * drizzle are most of it), with room to grow a little; the platform limit is 3 MiB (free plan).
- * Start-up time grows with bundle size, so this is a speed budget, not a platform limit.
+ * Budget for the gzipped, minified Worker bundle: ~405 KiB measured (zod with its locales and
+ * drizzle are most of it; @simplewebauthn/server adds ~97 KiB, mostly the ASN.1 and X.509 code
+ * of the attestation formats it imports statically), with room to grow a little; the platform
+ * limit is 3 MiB (free plan). Start-up time grows with bundle size, so this is a speed budget,
+ * not a platform limit.
  */
-const BUNDLE_BUDGET_GZIP_BYTES = 350 * 1024;
+const BUNDLE_BUDGET_GZIP_BYTES = 450 * 1024;
 
 const wrangler = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };

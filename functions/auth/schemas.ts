@@ -44,7 +44,7 @@ export const MfaRequiredSchema = z
     challenge: z.object({
       token: z.string(),
       expiresAt: z.string(),
-      methods: z.array(z.enum(["totp", "recovery_code"])),
+      methods: z.array(z.enum(["totp", "webauthn", "recovery_code"])),
     }),
   })
   .openapi("MfaRequired");

@@ -10,7 +10,7 @@ import type { RequestScope } from "../context";
 import { generateToken, sha256Hex } from "../lib/tokens";
 import { type SecurityEventInput, securityEventRow } from "../security-events";
 import { insertChallenge } from "../stores/challenges";
-import { countVerifiedFactors } from "../stores/factors";
+import { verifiedFactorTypes } from "../stores/factors";
 import { insertSecurityEventIf, insertSecurityEvents } from "../stores/security-events";
 import { insertSession, insertSessionUnlessFactor } from "../stores/sessions";
 import { lockUser, type UserRow, userView } from "../stores/users";
@@ -62,11 +62,41 @@ async function issuePasswordSession(scope: RequestScope, user: UserRow) {
   return { status: "authenticated" as const, session, user: userView(user) };
 }
 
+/**
+ * A passwordless sign-in with a passkey (user verification: two factors): an aal-2 session
+ * written under the user's row lock, like a password session, with its events.
+ */
+export async function issuePasskeySession(scope: RequestScope, user: UserRow, factorId: string) {
+  const { t } = scope.db;
+  const { row, session } = await prepareSession(scope, user.id, 2);
+  const inputs: SecurityEventInput[] = [
+    {
+      type: "auth.mfa_succeeded",
+      userId: user.id,
+      metadata: { method: "webauthn", flow: "passkey", factorId },
+    },
+    {
+      type: "auth.login_succeeded",
+      userId: user.id,
+      metadata: { aal: 2, method: "webauthn", passwordless: true },
+    },
+  ];
+  const events = await Promise.all(inputs.map((e) => securityEventRow(scope, e)));
+  await scope.db.atomic((db) => [
+    lockUser(db, t, user.id),
+    insertSession(db, t, row),
+    insertSecurityEvents(db, t, events),
+  ]);
+  return { status: "authenticated" as const, session, user: userView(user) };
+}
+
 /** After a correct password: a session (no verified factor) or an MFA challenge. */
 export async function completePasswordSignIn(scope: RequestScope, user: UserRow) {
-  if ((await countVerifiedFactors(scope.db, user.id)) === 0) {
+  let types = await verifiedFactorTypes(scope.db, user.id);
+  if (types.size === 0) {
     const issued = await issuePasswordSession(scope, user);
     if (issued) return issued;
+    types = await verifiedFactorTypes(scope.db, user.id); // a factor appeared meanwhile
   }
   const { t } = scope.db;
   const token = generateToken();
@@ -82,7 +112,11 @@ export async function completePasswordSignIn(scope: RequestScope, user: UserRow)
     challenge: {
       token,
       expiresAt: expiresAt.toISOString(),
-      methods: ["totp" as const, "recovery_code" as const],
+      methods: [
+        ...(types.has("totp") ? (["totp"] as const) : []),
+        ...(types.has("webauthn") ? (["webauthn"] as const) : []),
+        "recovery_code" as const,
+      ],
     },
   };
 }

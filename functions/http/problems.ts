@@ -9,11 +9,18 @@ export const PROBLEMS = {
   invalid_request: { status: 400, title: "Invalid request" },
   weak_password: { status: 400, title: "Password does not meet the policy" },
   invalid_token: { status: 400, title: "Invalid or expired token" },
+  invalid_webauthn_response: { status: 400, title: "The passkey response could not be verified" },
   unauthorized: { status: 401, title: "Authentication required" },
   invalid_credentials: { status: 401, title: "Invalid email or password" },
   invalid_mfa_code: { status: 401, title: "Invalid MFA code" },
   invalid_challenge: { status: 401, title: "Invalid or expired MFA challenge" },
   mfa_required: { status: 401, title: "A second factor is required" },
+  // Passwordless sign-in answers a refused passkey 401 under the same code as registration's 400.
+  invalid_webauthn_assertion: {
+    status: 401,
+    title: "The passkey response could not be verified",
+    code: "invalid_webauthn_response",
+  },
   forbidden: { status: 403, title: "Forbidden" },
   aal2_required: { status: 403, title: "A session verified with a second factor is required" },
   tenant_mfa_required: { status: 403, title: "This tenant requires a session verified with a second factor" },
@@ -33,7 +40,7 @@ export const PROBLEMS = {
   internal_error: { status: 500, title: "Internal error" },
   service_unavailable: { status: 503, title: "Service unavailable" },
   rate_limit_unavailable: { status: 503, title: "Rate limiting unavailable" },
-} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string; code?: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;
 
@@ -70,12 +77,14 @@ export function problemResponse(
     members?: Record<string, unknown>;
   } = {},
 ): Response {
-  const { status, title } = PROBLEMS[code];
+  const problem: { status: ContentfulStatusCode; title: string; code?: string } = PROBLEMS[code];
+  const { status, title } = problem;
+  const wire = problem.code ?? code;
   const body = {
-    type: `urn:problem-type:${code}`,
+    type: `urn:problem-type:${wire}`,
     title,
     status,
-    code,
+    code: wire,
     ...(opts.detail ? { detail: opts.detail } : {}),
     requestId,
     ...(opts.errors ? { errors: opts.errors } : {}),

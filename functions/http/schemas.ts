@@ -38,12 +38,14 @@ export type ProblemResponses<C extends ProblemCode> = {
 export function problemResponses<C extends ProblemCode>(...codes: C[]): ProblemResponses<C> {
   const byStatus: Record<string, ProblemEntry> = {};
   for (const code of codes) {
-    const status = String(PROBLEMS[code].status);
+    const problem: { status: number; code?: string } = PROBLEMS[code];
+    const status = String(problem.status);
+    const wire = problem.code ?? code; // the code the document carries
     const entry = byStatus[status];
-    if (entry) entry.description += `, ${code}`;
+    if (entry) entry.description += `, ${wire}`;
     else
       byStatus[status] = {
-        description: `Problem: ${code}`,
+        description: `Problem: ${wire}`,
         content: { "application/problem+json": { schema: ProblemSchema } },
       };
   }

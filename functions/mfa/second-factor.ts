@@ -12,10 +12,11 @@
  *
  * METHODS is the single list of second-factor methods: the body field that carries each, its
  * schema, its check. Bodies, the "exactly one" rule, the input and the proof types derive from
- * it, so a new method (webauthn) is one entry there.
+ * it: TOTP codes, recovery codes and passkey assertions (`webauthn`).
  */
 
 import { z } from "@hono/zod-openapi";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { prepareNotice } from "../auth/mail";
 import { reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { RecoveryCode, TotpCode } from "../auth/schemas";
@@ -27,13 +28,14 @@ import { insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
 import { useRecoveryCode } from "./recovery-codes";
 import { acceptAnyTotpCode, acceptTotpCode } from "./totp";
+import { AuthenticationResponseSchema, verifyAssertion } from "./webauthn";
 
 interface Method<V> {
   /** The body field that carries it. */
   readonly field: string;
   readonly schema: z.ZodType<V>;
   /** Checks and spends `value` for the user: what it proved, or null when wrong. */
-  verify(scope: RequestScope, userId: string, value: V): Promise<object | null>;
+  verify(scope: RequestScope, userId: string, value: V, who: MfaCheck): Promise<object | null>;
   /** Recorded when a check succeeds with this method. */
   readonly usedEvent?: SecurityEventType;
 }
@@ -46,6 +48,15 @@ const METHODS = {
     schema: RecoveryCode,
     verify: useRecoveryCode,
     usedEvent: "mfa.recovery_code_used",
+  },
+  webauthn: {
+    field: "webauthn",
+    schema: AuthenticationResponseSchema,
+    // An assertion answers the WebAuthn challenge issued for this flow's binding, nothing else.
+    verify: (scope: RequestScope, userId: string, value: AuthenticationResponseJSON, who: MfaCheck) =>
+      who.webauthnBinding
+        ? verifyAssertion(scope, value, { purpose: "authentication", userId, binding: who.webauthnBinding })
+        : Promise.resolve(null),
   },
 } as const satisfies Record<string, Method<unknown>>;
 
@@ -107,6 +118,11 @@ export interface MfaCheck {
   flow: MfaFlow;
   /** The tenant of a tenant-scoped request, for the events. */
   tenantId?: string | null;
+  /**
+   * What a passkey assertion must have been asked for (mfa/webauthn.ts bindings: the login's MFA
+   * challenge, the reset token, the session); without one a `webauthn` answer is refused.
+   */
+  webauthnBinding?: string;
   /** Runs before a wrong factor is recorded and refused (the login challenge counts the failure). */
   onFailure?: () => Promise<void>;
 }
@@ -154,7 +170,7 @@ export function verifySecondFactor(
       throw new ApiError("mfa_required", `Give ${fields} with the ${who.flow}.`);
     }
     const { field, verify, usedEvent }: Method<unknown> = METHODS[method];
-    const proof = await verify(scope, who.userId, input[field as keyof SecondFactorInput]);
+    const proof = await verify(scope, who.userId, input[field as keyof SecondFactorInput], who);
     if (!proof) return null;
     if (usedEvent) {
       // The event and the owner's notice follow the spend (a batch cannot depend on whether the

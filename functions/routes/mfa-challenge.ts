@@ -14,6 +14,7 @@ import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
 import { sha256Hex } from "../lib/tokens";
 import { verifySecondFactor, withSecondFactor } from "../mfa/second-factor";
+import { mfaChallengeBinding } from "../mfa/webauthn";
 import { RateLimitUnavailableError } from "../ratelimit/types";
 import { claimChallengeAttempt, consumeChallenge, releaseChallengeAttempt } from "../stores/challenges";
 import { findUserById } from "../stores/users";
@@ -23,7 +24,7 @@ const verify = defineRoute(
     method: "post",
     path: "/verify",
     tags: ["auth"],
-    summary: "Answer an MFA challenge with a TOTP code or a recovery code",
+    summary: "Answer an MFA challenge with a TOTP code, a recovery code or a passkey assertion",
     request: jsonRequest(withSecondFactor({ challengeToken: z.string().min(1).max(256) })),
     responses: { 200: jsonResponse("Authenticated at aal 2", AuthenticatedSchema) },
     errors: [
@@ -44,7 +45,12 @@ const verify = defineRoute(
     if (!challenge) throw new ApiError("invalid_challenge");
     let method: string;
     try {
-      ({ method } = await verifySecondFactor(scope, { userId: challenge.userId, flow: "login" }, body));
+      const who = {
+        userId: challenge.userId,
+        flow: "login" as const,
+        webauthnBinding: mfaChallengeBinding(challenge.id),
+      };
+      ({ method } = await verifySecondFactor(scope, who, body));
     } catch (err) {
       // A code the limiter kept from being checked does not use up the challenge.
       const unchecked =

@@ -16,7 +16,7 @@ import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
 import { validate } from "../http/validation";
 import { totpQrSvg, totpUri } from "../lib/totp";
-import { newRecoveryCodeSet } from "../mfa/recovery-codes";
+import { prepareFactorVerified } from "../mfa/factor-verified";
 import {
   SecondFactorBody,
   verifyEnrollmentCode,
@@ -24,6 +24,7 @@ import {
   withOptionalSecondFactor,
 } from "../mfa/second-factor";
 import { newTotpSecret } from "../mfa/totp";
+import { sessionBinding } from "../mfa/webauthn";
 import { securityEventRow } from "../security-events";
 import {
   confirmPendingFactor,
@@ -33,17 +34,16 @@ import {
   findOwnFactor,
   listFactors,
   replacePendingFactor,
-  replaceRecoveryCodes,
+  sealedTotp,
 } from "../stores/factors";
 import { insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
-import { raiseSessionToAal2, revokeOtherSessions } from "../stores/sessions";
 import { findUserById, lockUser } from "../stores/users";
 
 const FactorSchema = z
   .object({
     id: z.string(),
-    type: z.literal("totp"),
+    type: z.enum(["totp", "webauthn"]),
     status: z.enum(["pending", "verified"]),
     label: z.string().nullable(),
     createdAt: z.string(),
@@ -143,14 +143,15 @@ const confirm = defineRoute(
   },
   async (scope, { params, body }) => {
     const { t } = scope.db;
-    const { userId, sessionId } = scope.auth;
+    const { userId } = scope.auth;
     const { now } = scope;
     const factor = await findOwnFactor(scope.db, userId, params.factorId);
     if (!factor) throw new ApiError("not_found", "No such factor.");
     const notPending = () => new ApiError("not_found", "No pending factor with that id.");
-    if (factor.status !== "pending") throw notPending();
+    const sealed = sealedTotp(factor);
+    if (factor.status !== "pending" || !sealed) throw notPending();
     // Records the enrollment code's time step, so that code cannot be replayed at login.
-    await verifyEnrollmentCode(scope, { userId, flow: "enroll" }, factor, body.code);
+    await verifyEnrollmentCode(scope, { userId, flow: "enroll" }, sealed, body.code);
 
     // "First verified factor" is a live count read just before the confirm (this factor, still
     // pending, is not in it). A user has one pending factor at a time (enrolling replaces it),
@@ -159,29 +160,11 @@ const confirm = defineRoute(
     if (!(await confirmPendingFactor(scope.db, userId, factor.id, now))) throw notPending();
     // What the confirm unlocks lands together. Should this batch fail, the factor stays verified
     // without recovery codes: it still signs in, and with it the codes can be regenerated.
-    const recovery = first ? await newRecoveryCodeSet(userId, now) : null;
-    const event = await securityEventRow(scope, {
-      type: "mfa.factor_verified",
-      userId,
-      metadata: { factorId: factor.id, first },
-    });
-    const notice = await prepareNotice(scope, userId, "factor_added");
-    await scope.db.atomic((db) => [
-      lockUser(db, t, userId),
-      insertSecurityEvents(db, t, [event]),
-      insertOutboxMessageToUser(db, t, notice, userId),
-      ...(recovery
-        ? [
-            ...replaceRecoveryCodes(db, t, userId, recovery.rows),
-            // The session that proved the new factor is now aal 2; every other one is revoked.
-            raiseSessionToAal2(db, t, sessionId, now),
-            revokeOtherSessions(db, t, userId, now, sessionId),
-          ]
-        : []),
-    ]);
+    const verified = await prepareFactorVerified(scope, factor.id, first);
+    await scope.db.atomic((db) => [lockUser(db, t, userId), ...verified.writes(db)]);
     return json({
       factor: factorView({ ...factor, status: "verified", lastUsedAt: now }),
-      ...(recovery ? { recoveryCodes: recovery.codes } : {}),
+      ...(verified.recoveryCodes ? { recoveryCodes: verified.recoveryCodes } : {}),
     });
   },
 );
@@ -217,7 +200,8 @@ const remove = defineRoute(
     if (factor.status === "verified") {
       // A verified factor is removed only with exactly one current second factor (else 400).
       const proof = validate(SecondFactorBody, body, "body");
-      await verifySecondFactor(scope, { userId, flow: "remove_factor" }, proof);
+      const webauthnBinding = sessionBinding(scope.auth.sessionId);
+      await verifySecondFactor(scope, { userId, flow: "remove_factor", webauthnBinding }, proof);
     }
     const event = await securityEventRow(scope, {
       type: "mfa.factor_removed",

@@ -19,6 +19,7 @@ import { jsonRequest, jsonResponse } from "../http/schemas";
 import { hashPassword } from "../lib/password";
 import { generateToken, sha256Hex } from "../lib/tokens";
 import { verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-factor";
+import { resetBinding } from "../mfa/webauthn";
 import { type SecurityEventInput, securityEventRow } from "../security-events";
 import { consumeOpenChallenges } from "../stores/challenges";
 import { countVerifiedFactors } from "../stores/factors";
@@ -92,7 +93,8 @@ const reset = defineRoute(
     // the reset path is no cheaper to probe than mfa/verify.
     let aal: 1 | 2 = 1;
     if ((await countVerifiedFactors(scope.db, token.userId)) > 0) {
-      await verifySecondFactor(scope, { userId: token.userId, flow: "reset" }, body);
+      const webauthnBinding = resetBinding(token.id);
+      await verifySecondFactor(scope, { userId: token.userId, flow: "reset", webauthnBinding }, body);
       aal = 2;
     }
 

@@ -9,6 +9,7 @@ import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
 import { newRecoveryCodeSet } from "../mfa/recovery-codes";
 import { SecondFactorBody, verifySecondFactor } from "../mfa/second-factor";
+import { sessionBinding } from "../mfa/webauthn";
 import { securityEventRow } from "../security-events";
 import { recoveryCodeStatus, replaceRecoveryCodes } from "../stores/factors";
 import { insertOutboxMessageToUser } from "../stores/outbox";
@@ -29,8 +30,9 @@ const regenerate = defineRoute(
   },
   async (scope, { body }) => {
     const { t } = scope.db;
-    const { userId } = scope.auth;
-    await verifySecondFactor(scope, { userId, flow: "regenerate_recovery_codes" }, body);
+    const { userId, sessionId } = scope.auth;
+    const webauthnBinding = sessionBinding(sessionId);
+    await verifySecondFactor(scope, { userId, flow: "regenerate_recovery_codes", webauthnBinding }, body);
     const { codes, rows } = await newRecoveryCodeSet(userId, scope.now);
     const event = await securityEventRow(scope, { type: "mfa.recovery_codes_regenerated", userId });
     const notice = await prepareNotice(scope, userId, "recovery_codes_regenerated");

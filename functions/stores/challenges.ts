@@ -41,6 +41,28 @@ export async function claimChallengeAttempt(
   return row ?? null;
 }
 
+/** The open challenge with this token hash (its id and user), without counting an attempt; null when none is live. */
+export async function findLiveChallenge(
+  { db, t }: Database,
+  tokenHash: string,
+  now: Date,
+  maxAttempts: number,
+): Promise<{ id: string; userId: string } | null> {
+  const ch = t.mfaChallenges;
+  const [row] = await db
+    .select({ id: ch.id, userId: ch.userId })
+    .from(ch)
+    .where(
+      and(
+        eq(ch.tokenHash, tokenHash),
+        isNull(ch.consumedAt),
+        gt(ch.expiresAt, now),
+        lt(ch.failedAttempts, maxAttempts),
+      ),
+    );
+  return row ?? null;
+}
+
 /** Gives back an attempt that was never checked (the rate limiter refused or was down). */
 export async function releaseChallengeAttempt({ db, t }: Database, id: string): Promise<void> {
   const ch = t.mfaChallenges;

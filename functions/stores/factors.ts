@@ -1,6 +1,7 @@
 /**
- * MFA factors (TOTP today) and recovery codes of a user: one aggregate. A factor is `pending`
- * from enrollment until a code from the app confirms it, then `verified`. Recovery codes exist
+ * MFA factors (TOTP and passkeys) and recovery codes of a user: one aggregate. A TOTP factor is
+ * `pending` from enrollment until a code from the app confirms it, then `verified`; a passkey is
+ * verified from the start (its credential is in stores/webauthn.ts). Recovery codes exist
  * as one set per user, replaced as a whole, each spent at most once.
  */
 import { and, asc, count, eq, isNull, lt, max, ne, notExists, or } from "drizzle-orm";
@@ -27,6 +28,15 @@ export interface SealedFactor {
   id: string;
   secretKeyId: string;
   secretCiphertext: string;
+}
+
+/** A factor row with its secret columns as stored (null for a passkey). */
+export type StoredFactor = FactorRow & { secretKeyId: string | null; secretCiphertext: string | null };
+
+/** The sealed TOTP secret of a factor; null for a passkey. */
+export function sealedTotp(f: StoredFactor): SealedFactor | null {
+  if (f.type !== "totp" || f.secretKeyId === null || f.secretCiphertext === null) return null;
+  return { id: f.id, secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext };
 }
 
 export function factorView(f: FactorRow) {
@@ -58,7 +68,7 @@ export async function findOwnFactor(
   { db, t }: Database,
   userId: string,
   id: string,
-): Promise<(FactorRow & SealedFactor) | null> {
+): Promise<StoredFactor | null> {
   const f = t.userMfaMethods;
   const [row] = await db
     .select({ ...factorProjection(t), secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext })
@@ -73,13 +83,27 @@ export function listFactors({ db, t }: Database, userId: string): Promise<Factor
   return db.select(factorProjection(t)).from(f).where(eq(f.userId, userId)).orderBy(asc(f.id));
 }
 
-/** The sealed secrets of the user's verified factors (read live). */
-export function listVerifiedFactorSecrets({ db, t }: Database, userId: string): Promise<SealedFactor[]> {
+/** The sealed secrets of the user's verified TOTP factors (read live). */
+export async function listVerifiedFactorSecrets(
+  { db, t }: Database,
+  userId: string,
+): Promise<SealedFactor[]> {
   const f = t.userMfaMethods;
-  return db
-    .select({ id: f.id, secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext })
+  const rows = await db
+    .select({ ...factorProjection(t), secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext })
+    .from(f)
+    .where(and(eq(f.userId, userId), eq(f.status, "verified"), eq(f.type, "totp")));
+  return rows.map(sealedTotp).filter((s): s is SealedFactor => s !== null);
+}
+
+/** The types of the user's verified factors (read live): what a login challenge can be answered with. */
+export async function verifiedFactorTypes({ db, t }: Database, userId: string) {
+  const f = t.userMfaMethods;
+  const rows = await db
+    .selectDistinct({ type: f.type })
     .from(f)
     .where(and(eq(f.userId, userId), eq(f.status, "verified")));
+  return new Set(rows.map((r) => r.type));
 }
 
 /**

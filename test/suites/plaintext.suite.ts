@@ -1,13 +1,14 @@
 /**
  * Nothing secret is stored in plain form: after flows that handle passwords, session,
- * challenge and reset tokens, tenant API keys, TOTP secrets, recovery codes, IPs and user
- * agents, every table of the database is scanned for those values.
+ * challenge and reset tokens, tenant API keys, TOTP secrets, recovery codes, WebAuthn
+ * challenges, IPs and user agents, every table of the database is scanned for those values.
  */
 import { expect, it } from "vitest";
 import { dumpTables, findInDump } from "../support/db-audit";
 import { devOutbox, latestMessage, signUp } from "../support/fixtures";
 import { api, DEFAULT_TEST_IP, expectStatus, type Harness, makeHarness } from "../support/harness";
 import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
+import { SoftAuthenticator } from "../support/webauthn";
 
 export function plaintextSuite(h: () => Harness): void {
   it("stores no password, token, TOTP secret, recovery code, IP or user agent in plain form", async () => {
@@ -87,6 +88,24 @@ export function plaintextSuite(h: () => Harness): void {
     );
     secrets.push(reset.session.token);
     await challenge(m, { ...user, password: newPassword });
+    // A passkey: its challenges are stored only as keyed hashes.
+    const authenticator = new SoftAuthenticator();
+    const passkeys = client(reset.session.token).v1.mfa.webauthn.registration;
+    const { options: creation } = await expectStatus(passkeys.options.$post({ json: {} }), 200);
+    secrets.push(creation.challenge as string);
+    const response = await authenticator.create(creation);
+    await expectStatus(passkeys.verify.$post({ json: { response } }), 201);
+    const { options: request, passkeyChallengeId } = await expectStatus(
+      client().v1.auth.passkey.options.$post(),
+      200,
+    );
+    secrets.push(request.challenge as string);
+    const assertion = await authenticator.get(request);
+    const passkeySession = await expectStatus(
+      client().v1.auth.passkey.verify.$post({ json: { passkeyChallengeId, response: assertion } }),
+      200,
+    );
+    secrets.push(passkeySession.session.token);
 
     // Every table, searched for each secret in plain form (any letter case), and as hex, base64
     // and base64url of its bytes; recovery codes also without their dashes.
