@@ -71,6 +71,26 @@ export function insertOutboxMessageToUser(
   return db.insert(t.outboxMessages).select(rowWhere(t.outboxMessages, row, t.users, eq(t.users.id, userId)));
 }
 
+/**
+ * As insertOutboxMessageToUser, and only when `condition` also holds (same statement); returns
+ * the message id when written. The deletion notice uses it: the address is read from the users
+ * row in the statement, before the same batch erases it there.
+ */
+export function insertOutboxMessageToUserIf(
+  db: Db,
+  t: Schema,
+  m: Omit<OutboxMessage, "recipient">,
+  userId: string,
+  condition: SQL,
+) {
+  noteQueuedMessage(m.id);
+  const row = outboxRow({ ...m, recipient: sql`${t.users.email}`, userId });
+  return db
+    .insert(t.outboxMessages)
+    .select(rowWhere(t.outboxMessages, row, t.users, and(eq(t.users.id, userId), condition)))
+    .returning({ id: t.outboxMessages.id });
+}
+
 /** Every message queued for `recipient`, oldest first (the development reader). */
 export async function listOutboxMessages({ db, t }: Database, recipient: string): Promise<OutboxMessage[]> {
   const o = t.outboxMessages;
