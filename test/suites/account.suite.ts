@@ -461,6 +461,27 @@ export function accountSuite(h: () => Harness): void {
     expect(soloRow?.deletedAt).not.toBeNull();
   });
 
+  it("never leaves a shared tenant without an owner when its two owners delete their accounts at once", async () => {
+    const m = fresh();
+    for (let round = 0; round < 3; round++) {
+      const [a, b, member] = await Promise.all([signUp(m), signUp(m), signUp(m)]);
+      const shared = await createTenant(m, a!, "Shared");
+      await addMembership(m, shared, b!.userId, "owner");
+      await addMembership(m, shared, member!.userId, "member");
+      const answers = await Promise.all(
+        [a!, b!].map((owner) => call(m, "DELETE", "/v1/me", { token: owner.token, json: {} })),
+      );
+      expect(answers.map((r) => r.status).sort()).toEqual([204, 409]);
+      expect(answers.find((r) => r.status === 409)?.body.code).toBe("last_owner");
+      const { db, t } = m.open();
+      const owners = await db
+        .select({ userId: t.tenantMemberships.userId })
+        .from(t.tenantMemberships)
+        .where(and(eq(t.tenantMemberships.tenantId, shared), eq(t.tenantMemberships.role, "owner")));
+      expect(owners).toHaveLength(1);
+    }
+  });
+
   it("needs step-up, and with MFA a current code: missing 400, wrong 401, right 204", async () => {
     const m = fresh();
     const user = await signUp(m);
