@@ -149,17 +149,19 @@ export interface AccountDeletion {
  *
  * A batch cannot branch, so the decision is one statement and the rest follows it in SQL:
  * 1. the user's row lock, then the row locks of the user's tenants (the lock member removals
- *    and role changes take first, stores/tenants.ts), so a concurrent demotion of the other
- *    owner cannot slip between the check and the deletion (SQLite serializes writers anyway);
+ *    take first, stores/tenants.ts; role changes must take it too), so a concurrent change of
+ *    the other owner cannot slip between the check and the deletion (SQLite serializes
+ *    writers anyway);
  * 2. the deletion notice, inserted only if the account is live and not the last owner of a
  *    shared tenant: it reads the address from the users row in the same statement;
  * 3. every later statement runs only if that notice row exists (a marker unique to this
  *    request): tenants where the user is the only member are tombstoned (name erased, rows
- *    they scope deleted, consents and events kept); invitations to the address, preferences,
- *    usage, memberships, sessions, factors, recovery codes, challenges, tokens, idempotency
- *    keys and every other message about the user or to the address are deleted; the user row
- *    becomes a tombstone (`deleted:<id>`, no password hash, name or verification), which the
- *    consent records and security events kept as evidence still reference.
+ *    they scope deleted, API keys revoked, consents and events kept); invitations to the
+ *    address, preferences, usage, memberships, sessions, factors, recovery codes, challenges,
+ *    tokens, idempotency keys and every other message about the user or to the address are
+ *    deleted; the user row becomes a tombstone (`deleted:<id>`, no password hash, name or
+ *    verification), which the consent records and security events kept as evidence still
+ *    reference.
  * A sign-in racing this batch either committed its session before (deleted here) or inserts
  * after and finds the tombstone (stores/sessions.ts inserts only for live users).
  */
@@ -220,6 +222,11 @@ export async function deleteAccount(database: Database, d: AccountDeletion): Pro
             decided,
           ),
         ),
+      // A dead tenant's keys are refused already (the lookup joins a live tenant); revoked for good.
+      db
+        .update(t.apiKeys)
+        .set({ revokedAt: now })
+        .where(and(inArray(t.apiKeys.tenantId, deadTenants), isNull(t.apiKeys.revokedAt), decided)),
       db.delete(t.userNotificationPreferences).where(ownedBy(t.userNotificationPreferences)),
       db.delete(t.usageCounters).where(ownedBy(t.usageCounters)),
       db.delete(m).where(and(eq(m.userId, userId), decided)),

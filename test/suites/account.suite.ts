@@ -355,6 +355,17 @@ export function accountSuite(h: () => Harness): void {
       });
     }
     const { db, t } = m.open();
+    const keyId = uuidv7();
+    await db.insert(t.apiKeys).values({
+      id: keyId,
+      tenantId: solo,
+      name: "ci",
+      scopes: ["usage:write"],
+      prefix: "udh_test",
+      keyHash: crypto.randomUUID(),
+      createdBy: user.userId,
+      createdAt: new Date(m.clock.now()),
+    });
     const [before] = await db.select().from(t.users).where(eq(t.users.id, user.userId));
     const consents = await countFor(m, "userConsents", user.userId);
     const events = await countFor(m, "securityEvents", user.userId);
@@ -395,6 +406,8 @@ export function accountSuite(h: () => Harness): void {
     // The tenant only the user belonged to is deleted: name erased, its scoped rows gone.
     const [tenant] = await db.select().from(t.tenantAccounts).where(eq(t.tenantAccounts.id, solo));
     expect(tenant).toMatchObject({ name: "", deletedAt: new Date(m.clock.now()) });
+    const [key] = await db.select().from(t.apiKeys).where(eq(t.apiKeys.id, keyId));
+    expect(key?.revokedAt).toEqual(new Date(m.clock.now()));
     for (const table of [t.userNotificationPreferences, t.usageCounters, t.tenantMemberships]) {
       expect(await db.select({ n: count() }).from(table).where(eq(table.tenantId, solo))).toEqual([{ n: 0 }]);
     }
