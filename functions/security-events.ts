@@ -35,6 +35,7 @@ export const SECURITY_EVENT_TYPES = [
   "auth.password_changed",
   "auth.email_changed",
   "user.deleted",
+  "user.data_exported",
   "tenant.created",
   "tenant.updated",
   "tenant.deleted",

@@ -7,6 +7,7 @@ import { eq } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { Db, Query } from "../../db/database";
 import type { RequestScope } from "../context";
+import { ApiError } from "../http/problems";
 import { generateToken, sha256Hex } from "../lib/tokens";
 import { type SecurityEventInput, securityEventRow } from "../security-events";
 import { insertChallenge } from "../stores/challenges";
@@ -103,10 +104,13 @@ export async function completePasswordSignIn(scope: RequestScope, user: UserRow)
   const expiresAt = new Date(scope.now.getTime() + scope.config.mfaChallengeTtlMs);
   const tokenHash = await sha256Hex(token);
   const event = await securityEventRow(scope, { type: "auth.mfa_challenge_issued", userId: user.id });
-  await scope.db.atomic((db) => [
-    insertChallenge(db, t, { id: uuidv7(), userId: user.id, tokenHash, createdAt: scope.now, expiresAt }),
-    insertSecurityEvents(db, t, [event]),
+  const challengeId = uuidv7();
+  const [inserted] = await scope.db.atomic((db) => [
+    insertChallenge(db, t, { id: challengeId, userId: user.id, tokenHash, createdAt: scope.now, expiresAt }),
+    insertSecurityEventIf(db, t, event, t.mfaChallenges, eq(t.mfaChallenges.id, challengeId)),
   ]);
+  // The account was deleted while its password was being checked: no session, no challenge.
+  if (inserted.length === 0) throw new ApiError("invalid_credentials");
   return {
     status: "mfa_required" as const,
     challenge: {

@@ -110,7 +110,13 @@ export function withOptionalSecondFactor<S extends z.ZodRawShape>(shape: S) {
 export const SecondFactorBody = withSecondFactor({});
 
 /** The flows that check a second factor (the `flow` of `auth.mfa_failed`). */
-export type MfaFlow = "login" | "reset" | "enroll" | "remove_factor" | "regenerate_recovery_codes";
+export type MfaFlow =
+  | "login"
+  | "reset"
+  | "enroll"
+  | "remove_factor"
+  | "regenerate_recovery_codes"
+  | "delete_account";
 
 /** Whose factor is checked, for which flow, and what the flow adds to a failure. */
 export interface MfaCheck {

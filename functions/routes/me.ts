@@ -1,12 +1,35 @@
-/** GET /v1/me: the caller, the current session and an MFA summary (two statements in all). */
+/**
+ * The account itself (mounted at /v1/me): the caller with its session and MFA summary, the
+ * export of every record the service holds about the caller, and the deletion of the account.
+ */
 import { z } from "@hono/zod-openapi";
+import { prepareNotice } from "../auth/mail";
 import { UserSchema } from "../auth/schemas";
+import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
+import { streamJson } from "../http/json-stream";
 import { ApiError } from "../http/problems";
-import { json } from "../http/reply";
+import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
-import { jsonResponse } from "../http/schemas";
-import { findAccountSummary } from "../stores/account";
-import { userView } from "../stores/users";
+import { jsonRequest, jsonResponse } from "../http/schemas";
+import { validate } from "../http/validation";
+import { SecondFactorBody, verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-factor";
+import { recordSecurityEvent, SECURITY_EVENT_TYPES, securityEventRow } from "../security-events";
+import {
+  deleteAccount,
+  findAccountSummary,
+  isLastOwnerOfSharedTenant,
+  listSoleMemberTenants,
+} from "../stores/account";
+import {
+  consentPages,
+  preferencePages,
+  securityEventPages,
+  sessionPages,
+  tenantPages,
+  usagePages,
+} from "../stores/export";
+import { countVerifiedFactors, factorView, listFactors, recoveryCodeStatus } from "../stores/factors";
+import { findUserById, userView } from "../stores/users";
 
 const MeSchema = z
   .object({
@@ -55,5 +78,201 @@ const me = defineRoute(
   },
 );
 
-/** GET /v1/me (mounted at /v1/me). */
-export const meRoutes = routeModule(me);
+const nullable = z.string().nullable();
+
+/** The export document: each list as the endpoint that shows the same records answers it. */
+const AccountExportSchema = z
+  .object({
+    exportedAt: z.string(),
+    user: UserSchema,
+    sessions: z.array(
+      z.object({
+        id: z.string(),
+        aal: z.number().int(),
+        createdAt: z.string(),
+        lastSeenAt: z.string(),
+        expiresAt: z.string(),
+        authenticatedAt: z.string(),
+        current: z.boolean(),
+      }),
+    ),
+    factors: z.array(
+      z.object({
+        id: z.string(),
+        type: z.literal("totp"),
+        status: z.enum(["pending", "verified"]),
+        label: nullable,
+        createdAt: z.string(),
+        lastUsedAt: nullable,
+      }),
+    ),
+    recoveryCodes: z.object({ remaining: z.number().int(), createdAt: nullable }),
+    tenants: z.array(
+      z.object({
+        tenant: z.object({
+          id: z.string(),
+          name: z.string(),
+          createdAt: z.string(),
+          requireMfa: z.boolean(),
+        }),
+        role: z.enum(["owner", "admin", "member"]),
+      }),
+    ),
+    consents: z.array(
+      z.object({
+        id: z.string(),
+        policy: z.string(),
+        version: z.string(),
+        decision: z.enum(["granted", "revoked"]),
+        tenantId: nullable,
+        source: nullable,
+        createdAt: z.string(),
+      }),
+    ),
+    notificationPreferences: z.array(
+      z.object({
+        tenantId: nullable,
+        channel: z.enum(["email", "sms", "push", "in_app"]),
+        category: z.string(),
+        enabled: z.boolean(),
+        updatedAt: z.string(),
+      }),
+    ),
+    usage: z.array(
+      z.object({ feature: z.string(), tenantId: nullable, periodStart: z.string(), total: z.number().int() }),
+    ),
+    securityEvents: z.array(
+      z.object({
+        id: z.string(),
+        type: z.enum(SECURITY_EVENT_TYPES),
+        createdAt: z.string(),
+        requestId: z.string(),
+        tenantId: nullable,
+        ipHash: nullable,
+        userAgentHash: nullable,
+        metadata: z.record(z.string(), z.unknown()),
+      }),
+    ),
+  })
+  .openapi("AccountExport");
+
+const exportAccount = defineRoute(
+  {
+    method: "post",
+    path: "/export",
+    tags: ["auth"],
+    summary: "Everything the service holds about the caller, as a JSON download (step-up)",
+    description:
+      "Sessions (live ones, without tokens), factors, the recovery-code count, tenants, the full consent history, " +
+      "preferences of every scope, usage counters and security events. No secret, token or hash of one.",
+    security: [{ bearer: [] }],
+    request: jsonRequest(z.object(stepUpFields), false),
+    responses: {
+      200: {
+        ...jsonResponse("The export document, streamed", AccountExportSchema),
+        headers: z.object({ "Content-Disposition": z.string() }),
+      },
+    },
+    errors: ["reauthentication_required", "invalid_credentials", "rate_limited", "rate_limit_unavailable"],
+  },
+  async (scope, { body }) => {
+    const { userId, sessionId } = scope.auth;
+    await requireRecentAuthentication(scope, body.currentPassword);
+    const user = await findUserById(scope.db, userId);
+    if (!user) throw new ApiError("unauthorized");
+    // Recorded first, so the export holds its own event (and a stolen session's export shows).
+    await recordSecurityEvent(scope, { type: "user.data_exported", userId });
+    const recovery = await recoveryCodeStatus(scope.db, userId);
+    const { response, finished } = streamJson(
+      {
+        exportedAt: scope.now.toISOString(),
+        user: userView(user),
+        sessions: sessionPages(scope.db, { userId, currentSessionId: sessionId, now: scope.now }),
+        factors: (await listFactors(scope.db, userId)).map(factorView),
+        recoveryCodes: {
+          remaining: recovery.remaining,
+          createdAt: recovery.createdAt?.toISOString() ?? null,
+        },
+        tenants: tenantPages(scope.db, userId),
+        consents: consentPages(scope.db, userId),
+        notificationPreferences: preferencePages(scope.db, userId),
+        usage: usagePages(scope.db, userId),
+        securityEvents: securityEventPages(scope.db, userId),
+      },
+      {
+        headers: { "Content-Disposition": 'attachment; filename="account-export.json"' },
+        onError: (error) =>
+          scope.log({
+            level: "error",
+            msg: "export stream failed",
+            requestId: scope.requestId,
+            error: error instanceof Error ? error.name : typeof error,
+          }),
+      },
+    );
+    // The pages are read while the client reads the body: the request's database stays open
+    // until then (after-response work runs before it is closed).
+    scope.afterResponse(() => finished);
+    return response;
+  },
+);
+
+const deleteMe = defineRoute(
+  {
+    method: "delete",
+    path: "/",
+    tags: ["auth"],
+    summary: "Delete the account (step-up; with MFA also a current code or a recovery code)",
+    description:
+      "Erases the personal data at once; consent records and security events stay under the id. " +
+      "409 last_owner while the caller is the last owner of a tenant that has other members.",
+    security: [{ bearer: [] }],
+    request: jsonRequest(withOptionalSecondFactor(stepUpFields), false),
+    responses: { 204: { description: "Deleted" } },
+    errors: [
+      "reauthentication_required",
+      "invalid_credentials",
+      "invalid_mfa_code",
+      "last_owner",
+      "rate_limited",
+      "rate_limit_unavailable",
+    ],
+  },
+  async (scope, { body }) => {
+    const { userId } = scope.auth;
+    const lastOwner = () =>
+      new ApiError("last_owner", "Make another member an owner of each shared tenant you own first.");
+    await requireRecentAuthentication(scope, body.currentPassword);
+    // Before the second factor is spent; the deletion batch checks it again, in the statement.
+    if (await isLastOwnerOfSharedTenant(scope.db, userId)) throw lastOwner();
+    if ((await countVerifiedFactors(scope.db, userId)) > 0) {
+      // As for removing a verified factor: exactly one current second factor (else 400).
+      const proof = validate(SecondFactorBody, body, "body");
+      await verifySecondFactor(scope, { userId, flow: "delete_account" }, proof);
+    }
+    const soleTenants = await listSoleMemberTenants(scope.db, userId);
+    const deleted = await deleteAccount(scope.db, {
+      userId,
+      now: scope.now,
+      notice: await prepareNotice(scope, userId, "account_deleted"),
+      event: await securityEventRow(scope, { type: "user.deleted", userId }),
+      tenantEvents: await Promise.all(
+        soleTenants.map((tenantId) =>
+          securityEventRow(scope, {
+            type: "tenant.deleted",
+            userId,
+            tenantId,
+            metadata: { reason: "account_deleted" },
+          }),
+        ),
+      ),
+    });
+    // Nothing deleted: the account became the last owner meanwhile, or a concurrent request
+    // deleted it already (then it is gone, as asked).
+    if (!deleted && (await findUserById(scope.db, userId))) throw lastOwner();
+    return noContent();
+  },
+);
+
+/** The account: GET and DELETE /v1/me, POST /v1/me/export (mounted at /v1/me). */
+export const meRoutes = routeModule(me, exportAccount, deleteMe);

@@ -1,7 +1,27 @@
-/** The account summary `GET /v1/me` shows: a user with the counts of its second factors. */
-import { and, eq, isNull, sql } from "drizzle-orm";
-import type { Database } from "../../db/database";
-import { type UserRow, userProjection } from "./users";
+/**
+ * The account as a whole: the summary `GET /v1/me` shows (a user with the counts of its second
+ * factors), and the deletion of an account with everything that leads back to its person.
+ */
+import {
+  type AnyColumn,
+  and,
+  eq,
+  exists,
+  inArray,
+  isNotNull,
+  isNull,
+  ne,
+  not,
+  notExists,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
+import type { Database, Db, Query, Schema } from "../../db/database";
+import { insertOutboxMessageToUserIf, type OutboxMessage } from "./outbox";
+import { insertSecurityEventIf, type SecurityEventInsert } from "./security-events";
+import { isLiveUser, lockUser, type UserRow, userProjection } from "./users";
 
 export interface AccountSummaryRow extends UserRow {
   verifiedFactors: number;
@@ -32,6 +52,220 @@ export async function findAccountSummary(
         ),
     })
     .from(u)
-    .where(eq(u.id, userId));
+    .where(and(eq(u.id, userId), isLiveUser(t)));
   return row ?? null;
+}
+
+/**
+ * "`userId` is the last owner of a live tenant that has other members": the condition that
+ * refuses an account deletion (409 last_owner), as SQL, so it can guard the deletion batch
+ * itself and not only a read before it.
+ */
+function lastOwnerOfSharedTenant(db: Db, t: Schema, userId: string): SQL {
+  const m = t.tenantMemberships;
+  const a = t.tenantAccounts;
+  const other = alias(m, "other_member");
+  const otherOwner = alias(m, "other_owner");
+  return exists(
+    db
+      .select({ one: sql`1` })
+      .from(m)
+      .innerJoin(a, eq(a.id, m.tenantId))
+      .where(
+        and(
+          eq(m.userId, userId),
+          eq(m.role, "owner"),
+          isNull(a.deletedAt),
+          exists(
+            db
+              .select({ one: sql`1` })
+              .from(other)
+              .where(and(eq(other.tenantId, m.tenantId), ne(other.userId, userId))),
+          ),
+          notExists(
+            db
+              .select({ one: sql`1` })
+              .from(otherOwner)
+              .where(
+                and(
+                  eq(otherOwner.tenantId, m.tenantId),
+                  ne(otherOwner.userId, userId),
+                  eq(otherOwner.role, "owner"),
+                ),
+              ),
+          ),
+        ),
+      ),
+  );
+}
+
+/** True when deleting `userId` now would leave a tenant with members but no owner. */
+export async function isLastOwnerOfSharedTenant(database: Database, userId: string): Promise<boolean> {
+  const { db, t } = database;
+  const [row] = await db
+    .select({ blocked: sql<number>`case when ${lastOwnerOfSharedTenant(db, t, userId)} then 1 else 0 end` })
+    .from(t.users)
+    .where(eq(t.users.id, userId));
+  return Number(row?.blocked ?? 0) === 1;
+}
+
+/** The live tenants in which `userId` is the only member: deleting the account deletes them. */
+export async function listSoleMemberTenants({ db, t }: Database, userId: string): Promise<string[]> {
+  const m = t.tenantMemberships;
+  const other = alias(m, "other_member");
+  const rows = await db
+    .select({ id: m.tenantId })
+    .from(m)
+    .innerJoin(t.tenantAccounts, eq(t.tenantAccounts.id, m.tenantId))
+    .where(
+      and(
+        eq(m.userId, userId),
+        isNull(t.tenantAccounts.deletedAt),
+        notExists(
+          db
+            .select({ one: sql`1` })
+            .from(other)
+            .where(and(eq(other.tenantId, m.tenantId), ne(other.userId, userId))),
+        ),
+      ),
+    );
+  return rows.map((r) => r.id);
+}
+
+export interface AccountDeletion {
+  userId: string;
+  now: Date;
+  /** The `security_notice` (reason account_deleted), to the address the account has now. */
+  notice: Omit<OutboxMessage, "recipient">;
+  /** `user.deleted`, kept under the user's id. */
+  event: SecurityEventInsert;
+  /** `tenant.deleted` for each tenant expected to go with the account (written only if it did). */
+  tenantEvents: SecurityEventInsert[];
+}
+
+/**
+ * Deletes an account in ONE atomic batch; false when nothing was deleted (the account is the
+ * last owner of a tenant with other members, or is already deleted).
+ *
+ * A batch cannot branch, so the decision is one statement and the rest follows it in SQL:
+ * 1. the user's row lock, then the row locks of the user's tenants (the lock member removals
+ *    take first, stores/tenants.ts; role changes must take it too), so a concurrent change of
+ *    the other owner cannot slip between the check and the deletion (SQLite serializes
+ *    writers anyway);
+ * 2. the deletion notice, inserted only if the account is live and not the last owner of a
+ *    shared tenant: it reads the address from the users row in the same statement;
+ * 3. every later statement runs only if that notice row exists (a marker unique to this
+ *    request): tenants where the user is the only member are tombstoned (name erased, rows
+ *    they scope deleted, API keys revoked, consents and events kept); invitations to the
+ *    address, preferences, usage, memberships, sessions, factors, recovery codes, challenges,
+ *    tokens, idempotency keys and every other message about the user or to the address are
+ *    deleted; the user row becomes a tombstone (`deleted:<id>`, no password hash, name or
+ *    verification), which the consent records and security events kept as evidence still
+ *    reference.
+ * A sign-in racing this batch either committed its session before (deleted here) or inserts
+ * after and finds the tombstone (stores/sessions.ts inserts only for live users).
+ */
+export async function deleteAccount(database: Database, d: AccountDeletion): Promise<boolean> {
+  const { t } = database;
+  const { userId, now } = d;
+  const o = t.outboxMessages;
+  const m = t.tenantMemberships;
+  const a = t.tenantAccounts;
+  const u = t.users;
+  const results = await database.atomic((db) => {
+    const decided = exists(db.select({ one: sql`1` }).from(o).where(eq(o.id, d.notice.id)));
+    const address = db.select({ email: u.email }).from(u).where(eq(u.id, userId));
+    const usersTenants = db.select({ id: m.tenantId }).from(m).where(eq(m.userId, userId));
+    // Tenants of the user that are deleted: after step "tombstone", those that go with the account.
+    const deadTenants = db
+      .select({ id: m.tenantId })
+      .from(m)
+      .innerJoin(a, eq(a.id, m.tenantId))
+      .where(and(eq(m.userId, userId), isNotNull(a.deletedAt)));
+    const other = alias(m, "other_member");
+    const ownedBy = (table: { userId: AnyColumn; tenantId: AnyColumn }) =>
+      and(or(eq(table.userId, userId), inArray(table.tenantId, deadTenants)), decided);
+    return [
+      lockUser(db, t, userId),
+      db
+        .update(a)
+        .set({ name: sql`${a.name}` })
+        .where(inArray(a.id, usersTenants)),
+      insertOutboxMessageToUserIf(
+        db,
+        t,
+        d.notice,
+        userId,
+        and(isNull(u.deletedAt), not(lastOwnerOfSharedTenant(db, t, userId)))!,
+      ),
+      db
+        .update(a)
+        .set({ name: "", deletedAt: now })
+        .where(
+          and(
+            inArray(a.id, usersTenants),
+            isNull(a.deletedAt),
+            notExists(
+              db
+                .select({ one: sql`1` })
+                .from(other)
+                .where(and(eq(other.tenantId, a.id), ne(other.userId, userId))),
+            ),
+            decided,
+          ),
+        ),
+      db
+        .delete(t.tenantInvitations)
+        .where(
+          and(
+            or(eq(t.tenantInvitations.email, address), inArray(t.tenantInvitations.tenantId, deadTenants)),
+            decided,
+          ),
+        ),
+      // A dead tenant's keys are refused already (the lookup joins a live tenant); revoked for good.
+      db
+        .update(t.apiKeys)
+        .set({ revokedAt: now })
+        .where(and(inArray(t.apiKeys.tenantId, deadTenants), isNull(t.apiKeys.revokedAt), decided)),
+      db.delete(t.userNotificationPreferences).where(ownedBy(t.userNotificationPreferences)),
+      db.delete(t.usageCounters).where(ownedBy(t.usageCounters)),
+      db.delete(m).where(and(eq(m.userId, userId), decided)),
+      ...[
+        t.userSessions,
+        t.mfaChallenges,
+        t.passwordResetTokens,
+        t.emailTokens,
+        t.userRecoveryCodes,
+        t.userMfaMethods,
+        t.usageIdempotencyKeys,
+      ].map((table) => db.delete(table).where(and(eq(table.userId, userId), decided))),
+      // Every message about the user or to the address (sent ones too: they hold the address),
+      // except the deletion notice, which is sent and then swept like any message (db/sweep.ts).
+      db
+        .delete(o)
+        .where(and(or(eq(o.userId, userId), eq(o.recipient, address)), ne(o.id, d.notice.id), decided)),
+      db
+        .update(u)
+        .set({
+          email: sql`'deleted:' || cast(${u.id} as text)`,
+          passwordHash: "",
+          displayName: null,
+          emailVerifiedAt: null,
+          deletedAt: now,
+          updatedAt: now,
+        })
+        .where(and(eq(u.id, userId), decided)),
+      insertSecurityEventIf(db, t, d.event, o, eq(o.id, d.notice.id)),
+      ...d.tenantEvents.map((event) =>
+        insertSecurityEventIf(
+          db,
+          t,
+          event,
+          a,
+          and(eq(a.id, event.tenantId as string), eq(a.deletedAt, now), decided),
+        ),
+      ),
+    ] as [Query, ...Query[]];
+  });
+  return (results[2] as unknown[]).length === 1;
 }

@@ -5,12 +5,28 @@
  */
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
+import { rowWhere } from "../tenant-data/sql";
+import { isLiveUser } from "./users";
 
 export type ChallengeInsert = Schema["mfaChallenges"]["$inferInsert"];
 
-/** Insert of a new challenge row (for a batch). */
-export function insertChallenge(db: Db, t: Schema, row: ChallengeInsert): Query {
-  return db.insert(t.mfaChallenges).values(row);
+/**
+ * Insert of a new challenge row (for a batch), made only while its user is a live account (same
+ * statement); returns the id when inserted, so a login racing the account's deletion gets none.
+ */
+export function insertChallenge(db: Db, t: Schema, row: ChallengeInsert) {
+  return db
+    .insert(t.mfaChallenges)
+    .select(
+      // Every column is given: `insert … select` writes null, not the default, for one left out.
+      rowWhere(
+        t.mfaChallenges,
+        { failedAttempts: 0, consumedAt: null, ...row },
+        t.users,
+        and(eq(t.users.id, row.userId), isLiveUser(t)),
+      ),
+    )
+    .returning({ id: t.mfaChallenges.id });
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Database, Db, Query, Schema } from "../../db/database";
 import { scopeIdOf } from "../tenant-data/sql";
 
 /** The columns of a consent record that answers show. */
-const consentProjection = (t: Schema) => ({
+export const consentProjection = (t: Schema) => ({
   id: t.userConsents.id,
   policy: t.userConsents.policy,
   version: t.userConsents.version,

@@ -6,6 +6,7 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { rowWhere } from "../tenant-data/sql";
+import { isLiveUser } from "./users";
 
 export type EmailTokenPurpose = "verify_email" | "change_email";
 export type EmailTokenInsert = Schema["emailTokens"]["$inferInsert"];
@@ -16,7 +17,9 @@ export type EmailTokenInsert = Schema["emailTokens"]["$inferInsert"];
  * registration whose address was taken inserts no user, and so no token).
  */
 export function insertEmailToken(db: Db, t: Schema, row: EmailTokenInsert): Query {
-  return db.insert(t.emailTokens).select(rowWhere(t.emailTokens, row, t.users, eq(t.users.id, row.userId)));
+  return db
+    .insert(t.emailTokens)
+    .select(rowWhere(t.emailTokens, row, t.users, and(eq(t.users.id, row.userId), isLiveUser(t))));
 }
 
 /**

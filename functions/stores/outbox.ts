@@ -9,6 +9,7 @@ import type { Database, Db, Query, Schema } from "../../db/database";
 import type { SealedSecret } from "../lib/secret-box";
 import { noteQueuedMessage } from "../outbox/queued";
 import { rowWhere } from "../tenant-data/sql";
+import { isLiveUser } from "./users";
 
 export interface OutboxMessage {
   id: string;
@@ -48,17 +49,24 @@ export function insertOutboxMessage(db: Db, t: Schema, m: OutboxMessage): Query 
   return db.insert(t.outboxMessages).values(outboxRow(m));
 }
 
-/** As insertOutboxMessage, but writes nothing unless user `userId` exists (same statement, same work). */
+/** As insertOutboxMessage, but writes nothing unless user `userId` is a live account (same statement, same work). */
 export function insertOutboxMessageForUser(db: Db, t: Schema, m: OutboxMessage, userId: string): Query {
   noteQueuedMessage(m.id);
   return db
     .insert(t.outboxMessages)
-    .select(rowWhere(t.outboxMessages, outboxRow({ ...m, userId }), t.users, eq(t.users.id, userId)));
+    .select(
+      rowWhere(
+        t.outboxMessages,
+        outboxRow({ ...m, userId }),
+        t.users,
+        and(eq(t.users.id, userId), isLiveUser(t)),
+      ),
+    );
 }
 
 /**
  * As insertOutboxMessage, to the account's current address, read in the statement from the
- * users row: nothing is written when user `userId` does not exist (security notices).
+ * users row: nothing is written when user `userId` does not exist or was deleted (security notices).
  */
 export function insertOutboxMessageToUser(
   db: Db,
@@ -68,7 +76,29 @@ export function insertOutboxMessageToUser(
 ): Query {
   noteQueuedMessage(m.id);
   const row = outboxRow({ ...m, recipient: sql`${t.users.email}`, userId });
-  return db.insert(t.outboxMessages).select(rowWhere(t.outboxMessages, row, t.users, eq(t.users.id, userId)));
+  return db
+    .insert(t.outboxMessages)
+    .select(rowWhere(t.outboxMessages, row, t.users, and(eq(t.users.id, userId), isLiveUser(t))));
+}
+
+/**
+ * As insertOutboxMessageToUser, and only when `condition` also holds (same statement); returns
+ * the message id when written. The deletion notice uses it: the address is read from the users
+ * row in the statement, before the same batch erases it there.
+ */
+export function insertOutboxMessageToUserIf(
+  db: Db,
+  t: Schema,
+  m: Omit<OutboxMessage, "recipient">,
+  userId: string,
+  condition: SQL,
+) {
+  noteQueuedMessage(m.id);
+  const row = outboxRow({ ...m, recipient: sql`${t.users.email}`, userId });
+  return db
+    .insert(t.outboxMessages)
+    .select(rowWhere(t.outboxMessages, row, t.users, and(eq(t.users.id, userId), condition)))
+    .returning({ id: t.outboxMessages.id });
 }
 
 /** Every message queued for `recipient`, oldest first (the development reader). */

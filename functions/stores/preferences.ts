@@ -10,7 +10,7 @@ import type { Database, Schema } from "../../db/database";
 import { excluded, isMember, rowWhere, scopeIdOf } from "../tenant-data/sql";
 
 /** The columns of a preference that answers show. */
-const preferenceProjection = (t: Schema) => ({
+export const preferenceProjection = (t: Schema) => ({
   tenantId: t.userNotificationPreferences.tenantId,
   channel: t.userNotificationPreferences.channel,
   category: t.userNotificationPreferences.category,

@@ -5,7 +5,7 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { rowWhere } from "../tenant-data/sql";
-import { setPasswordHash } from "./users";
+import { isLiveUser, setPasswordHash } from "./users";
 
 export type ResetTokenInsert = Schema["passwordResetTokens"]["$inferInsert"];
 
@@ -17,7 +17,7 @@ export type ResetTokenInsert = Schema["passwordResetTokens"]["$inferInsert"];
 export function insertResetToken(db: Db, t: Schema, row: ResetTokenInsert): Query {
   return db
     .insert(t.passwordResetTokens)
-    .select(rowWhere(t.passwordResetTokens, row, t.users, eq(t.users.id, row.userId)));
+    .select(rowWhere(t.passwordResetTokens, row, t.users, and(eq(t.users.id, row.userId), isLiveUser(t))));
 }
 
 /** The live token with this hash (its id and user), or null. */

@@ -9,6 +9,7 @@ import type { Config } from "../config";
 import type { AuthState } from "../context";
 import { sha256Hex } from "../lib/tokens";
 import { rowWhere } from "../tenant-data/sql";
+import { isLiveUser } from "./users";
 
 export type SessionInsert = Schema["userSessions"]["$inferInsert"];
 
@@ -17,7 +18,8 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 export const earliest = (a: Date, b: Date) => (a.getTime() <= b.getTime() ? a : b);
 
-const sessionProjection = (t: Schema) => ({
+/** The columns of a session that answers show (never the token hash). */
+export const sessionProjection = (t: Schema) => ({
   id: t.userSessions.id,
   userId: t.userSessions.userId,
   aal: t.userSessions.aal,
@@ -86,15 +88,21 @@ export async function revokeOwnSession({ db, t }: Database, userId: string, id: 
   return revoked.length === 1;
 }
 
-/** Insert of a prepared session row (for a batch). */
+/**
+ * Insert of a prepared session row (for a batch), made only while its user is a live account
+ * (same statement): a sign-in that races the account's deletion leaves no session behind.
+ */
 export function insertSession(db: Db, t: Schema, row: SessionInsert): Query {
-  return db.insert(t.userSessions).values(row);
+  return db
+    .insert(t.userSessions)
+    .select(rowWhere(t.userSessions, row, t.users, and(eq(t.users.id, row.userId), isLiveUser(t))));
 }
 
 /**
  * Insert of a password-only (aal 1) session that happens only while the user has no verified
  * factor, decided in the same statement (`INSERT … SELECT … WHERE NOT EXISTS`): a login that
- * races the verification of the first factor never keeps a session the factor should gate.
+ * races the verification of the first factor never keeps a session the factor should gate, and
+ * one that races the account's deletion (a tombstone has no factor left) gets none either.
  * Returns the id when inserted (for a batch; the caller checks it).
  */
 export function insertSessionUnlessFactor(db: Db, t: Schema, row: SessionInsert) {
@@ -107,7 +115,7 @@ export function insertSessionUnlessFactor(db: Db, t: Schema, row: SessionInsert)
   );
   return db
     .insert(t.userSessions)
-    .select(rowWhere(t.userSessions, row, t.users, and(eq(t.users.id, row.userId), noFactor)))
+    .select(rowWhere(t.userSessions, row, t.users, and(eq(t.users.id, row.userId), isLiveUser(t), noFactor)))
     .returning({ id: t.userSessions.id });
 }
 

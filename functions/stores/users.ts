@@ -3,6 +3,9 @@ import { and, eq, isNull, notExists, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { isUniqueViolation } from "../../db/dialect";
 
+/** A live account: not a deletion tombstone (whose email is `deleted:<id>`, password hash empty). */
+export const isLiveUser = (t: Schema) => isNull(t.users.deletedAt);
+
 /** The columns of a user that answers show (never the password hash). */
 export const userProjection = (t: Schema) => ({
   id: t.users.id,
@@ -71,7 +74,7 @@ export async function findUserWithPasswordByEmail(
   const [user] = await db
     .select({ ...userProjection(t), passwordHash: t.users.passwordHash })
     .from(t.users)
-    .where(eq(t.users.email, email))
+    .where(and(eq(t.users.email, email), isLiveUser(t)))
     .limit(1);
   return user ?? null;
 }
@@ -84,20 +87,28 @@ export async function findUserWithPasswordById(
   const [user] = await db
     .select({ ...userProjection(t), passwordHash: t.users.passwordHash })
     .from(t.users)
-    .where(eq(t.users.id, id))
+    .where(and(eq(t.users.id, id), isLiveUser(t)))
     .limit(1);
   return user ?? null;
 }
 
 /** The id of the user with this (normalised) email, or null. */
 export async function findUserIdByEmail({ db, t }: Database, email: string): Promise<string | null> {
-  const [user] = await db.select({ id: t.users.id }).from(t.users).where(eq(t.users.email, email)).limit(1);
+  const [user] = await db
+    .select({ id: t.users.id })
+    .from(t.users)
+    .where(and(eq(t.users.email, email), isLiveUser(t)))
+    .limit(1);
   return user?.id ?? null;
 }
 
 /** The user by id, or null. */
 export async function findUserById({ db, t }: Database, id: string): Promise<UserRow | null> {
-  const [user] = await db.select(userProjection(t)).from(t.users).where(eq(t.users.id, id)).limit(1);
+  const [user] = await db
+    .select(userProjection(t))
+    .from(t.users)
+    .where(and(eq(t.users.id, id), isLiveUser(t)))
+    .limit(1);
   return user ?? null;
 }
 

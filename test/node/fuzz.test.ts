@@ -191,13 +191,14 @@ function fuzzSuite(name: NodeBackendName, runs: number, flawedRuns: number): voi
         session?: { token?: string };
         challenge?: { token?: string };
         secret?: string;
-        recoveryCodes?: string[];
+        recoveryCodes?: string[] | object;
       };
       const handedOut = [
         issued.session?.token,
         issued.challenge?.token,
         issued.secret,
-        ...(issued.recoveryCodes ?? []),
+        // (The account export's `recoveryCodes` is a count, not codes.)
+        ...(Array.isArray(issued.recoveryCodes) ? issued.recoveryCodes : []),
       ];
       for (const value of handedOut) if (typeof value === "string") secrets.add(value);
     }

@@ -25,6 +25,8 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
   { method: "GET", path: "/v1/auth/sessions" },
   { method: "DELETE", path: "/v1/auth/sessions/{id}" },
   { method: "GET", path: "/v1/me" },
+  { method: "POST", path: "/v1/me/export", json: {} },
+  { method: "DELETE", path: "/v1/me", json: {} },
   { method: "POST", path: "/v1/auth/email/verify/resend" },
   { method: "POST", path: "/v1/auth/email/change", json: { newEmail: "new@example.test" } },
   {

@@ -1,7 +1,8 @@
 /**
  * Nothing secret is stored in plain form: after flows that handle passwords, session,
  * challenge and reset tokens, tenant API keys, TOTP secrets, recovery codes, WebAuthn
- * challenges, IPs and user agents, every table of the database is scanned for those values.
+ * challenges, IPs and user agents, every table of the database, and the account's export, are
+ * scanned for those values. (What an account deletion leaves is scanned in account.suite.ts.)
  */
 import { expect, it } from "vitest";
 import { dumpTables, findInDump } from "../support/db-audit";
@@ -106,6 +107,10 @@ export function plaintextSuite(h: () => Harness): void {
       200,
     );
     secrets.push(passkeySession.session.token);
+    // The account export holds every record about the user, and none of those secrets.
+    const exported = await client(reset.session.token).v1.me.export.$post({ json: {} });
+    const exportText = await exported.text();
+    expect(exported.status, exportText).toBe(200);
 
     // Every table, searched for each secret in plain form (any letter case), and as hex, base64
     // and base64url of its bytes; recovery codes also without their dashes.
@@ -113,6 +118,8 @@ export function plaintextSuite(h: () => Harness): void {
     const rows = [...dump.values()].reduce((n, text) => n + JSON.parse(text).length, 0);
     const needles = [...secrets, ...secrets.map((s) => s.replaceAll("-", ""))];
     expect(findInDump(dump, needles), "secrets stored in plain or encoded form").toEqual([]);
+    expect(findInDump(new Map([["export", exportText]]), needles), "secrets in the export").toEqual([]);
+    expect(findInDump(new Map([["export", exportText]]), [user.email])).not.toEqual([]);
     // The scan does find what is stored in clear (the address is, by design).
     expect(findInDump(dump, [user.email])).not.toEqual([]);
     expect(rows).toBeGreaterThan(20);

@@ -115,6 +115,8 @@ export function platformSuite(h: () => Harness): void {
       "post /v1/auth/email/change",
       "post /v1/auth/email/change/confirm",
       "get /v1/me",
+      "post /v1/me/export",
+      "delete /v1/me",
       "post /v1/mfa/totp",
       "post /v1/mfa/totp/{factorId}/verify",
       "get /v1/mfa/factors",

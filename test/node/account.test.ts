@@ -1,0 +1,4 @@
+import { accountSuite } from "../suites/account.suite";
+import { onNodeBackends } from "../support/node-backends";
+
+onNodeBackends((h) => accountSuite(h));
