@@ -70,6 +70,13 @@ export interface Config {
     /** Only superseded consent records are ever deleted (the decision in force stays). */
     consentsMs?: number;
   };
+  /** Browser clients: origins answered with CORS headers, and whether sessions also travel in a cookie. */
+  browser: {
+    /** Exact origins (`scheme://host[:port]`) allowed to call the API from a page (CORS_ORIGINS). */
+    corsOrigins: readonly string[];
+    /** SESSION_COOKIE=on: session-issuing answers set `__Host-session` and leave the token out of the body. */
+    sessionCookie: boolean;
+  };
 }
 
 /** Where and how mail leaves: `log` keeps it in the outbox only (development). */
@@ -133,6 +140,34 @@ const RENAMED: Record<string, string> = {
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
+/**
+ * CORS_ORIGINS: comma-separated exact origins. Each must be what a browser sends in `Origin`
+ * (scheme, host, optional port; no path, query, credentials or trailing slash), so a typo
+ * fails start-up instead of silently matching nothing.
+ */
+const CorsOrigins = z
+  .string()
+  .default("")
+  .transform((value, ctx) => {
+    const origins = value
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean);
+    for (const origin of origins) {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+        ctx.addIssue({ code: "custom", message: "each origin must look like scheme://host[:port]" });
+        return z.NEVER;
+      }
+    }
+    return origins;
+  });
+
 const EnvSchema = z.object({
   APP_ENV: z.enum(["development", "test", "preview", "production"]).default("production"),
   IP_HASH_KEY: z.string().min(32, "IP_HASH_KEY must be at least 32 characters"),
@@ -170,6 +205,8 @@ const EnvSchema = z.object({
   OUTBOX_RETENTION_DAYS: int(1).default(7),
   SECURITY_EVENT_RETENTION_DAYS: int(1).optional(),
   CONSENT_RETENTION_DAYS: int(1).optional(),
+  CORS_ORIGINS: CorsOrigins,
+  SESSION_COOKIE: z.enum(["on", "off"]).default("off"),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
 });
@@ -308,5 +345,6 @@ export function loadConfig(env: Record<string, unknown>): Config {
         : {}),
       ...(e.CONSENT_RETENTION_DAYS ? { consentsMs: e.CONSENT_RETENTION_DAYS * 24 * HOUR } : {}),
     },
+    browser: { corsOrigins: e.CORS_ORIGINS, sessionCookie: e.SESSION_COOKIE === "on" },
   };
 }

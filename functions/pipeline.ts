@@ -7,8 +7,10 @@
  */
 
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Hono, Schema } from "hono";
+import type { Hono, MiddlewareHandler, Schema } from "hono";
+import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
+import { SESSION_COOKIE } from "./auth/session-cookie";
 import type { AppDeps, AppEnv } from "./context";
 import { DOCS_ASSETS, DOCS_ASSETS_PATH, DOCS_INITIALIZER, docsPage } from "./http/docs-page";
 import { errorHandler } from "./http/errors";
@@ -92,6 +94,37 @@ function serveDocsPage(app: OpenAPIHono<AppEnv>, deps: AppDeps) {
 }
 
 /**
+ * CORS for the origins in CORS_ORIGINS (exact match). Every OPTIONS under /v1 is answered here,
+ * 204, before routing (so a preflight never meets the 405 of a path without an OPTIONS route).
+ * Any other origin gets no CORS header at all (its preflight a bare 204, which the browser takes
+ * as a refusal). Credentials are allowed only in cookie mode (the only credential a browser adds).
+ */
+function browserAccess(browser: AppDeps["config"]["browser"]): MiddlewareHandler<AppEnv> {
+  const origins = new Set(browser.corsOrigins);
+  const allowed = cors({
+    origin: (origin) => origin,
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+    exposeHeaders: [
+      "X-Request-Id",
+      "Retry-After",
+      "RateLimit-Limit",
+      "RateLimit-Remaining",
+      "RateLimit-Reset",
+    ],
+    credentials: browser.sessionCookie,
+    maxAge: 600,
+  });
+  return async function browserAccess(c, next) {
+    if (origins.has(c.req.header("origin") ?? "")) return allowed(c, next);
+    if (c.req.method === "OPTIONS") return c.body(null, 204);
+    await next();
+    // The answer would differ for a listed origin: shared caches must key on it.
+    if (origins.size > 0) c.header("Vary", "Origin", { append: true });
+  };
+}
+
+/**
  * Builds an app from its dependencies around the routes `mountRoutes` adds. `mountRoutes` gets
  * the app after the middleware and returns it with its routes (chained `.route()` calls), so the
  * returned app's type lists exactly those routes (for `hc`, hono/client). It must return the app
@@ -121,6 +154,7 @@ export function createPipelineApp<S extends Schema>(
     await next();
     c.res.headers.set("Cache-Control", "no-store");
   });
+  app.use("/v1/*", browserAccess(deps.config.browser));
 
   const routed = mountRoutes(app);
   // `.route()` returns the app itself; a different app here would serve no request.
@@ -137,6 +171,13 @@ export function createPipelineApp<S extends Schema>(
     type: "http",
     scheme: "bearer",
     description: "A tenant API key (`udh_…`), for the /v1/service/* routes only",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "sessionCookie", {
+    type: "apiKey",
+    in: "cookie",
+    name: SESSION_COOKIE,
+    description:
+      "With SESSION_COOKIE=on, the session travels in this HttpOnly cookie instead of the body; a request with an unsafe method needs an Origin that is the service's own or listed in CORS_ORIGINS (else 403 csrf_rejected)",
   });
   // Built on first request, after every route is mounted, then served as is.
   let document: object | undefined;

@@ -31,7 +31,15 @@ export const UserSchema = z
   .openapi("User");
 
 export const SessionSchema = z
-  .object({ token: z.string(), id: z.string(), aal: z.number().int(), expiresAt: z.string() })
+  .object({
+    token: z.string().optional().openapi({
+      description:
+        "The bearer token, shown once. Absent when the service runs with SESSION_COOKIE=on: the token is then in the HttpOnly __Host-session cookie the same answer sets.",
+    }),
+    id: z.string(),
+    aal: z.number().int(),
+    expiresAt: z.string(),
+  })
   .openapi("Session");
 
 export const AuthenticatedSchema = z

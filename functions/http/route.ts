@@ -10,7 +10,8 @@
  * `[{ bearer: [] }]`, a tenant API key holding the named scopes for `[{ apiKey: ["usage:write"] }]`
  * (auth/api-key.ts; 403 insufficient_scope without them); (2) parsing of path, query,
  * headers and body with the very schemas in the spec, so the document and the validation
- * cannot drift; (3) the shared error responses of the OpenAPI document (400, 401, 413, 415)
+ * cannot drift; (3) the shared error responses of the OpenAPI document (400, 401, 403
+ * csrf_rejected on authenticated unsafe methods, 413, 415)
  * next to the route's own `errors`. The handler gets the request scope and typed input, and
  * returns a Response (http/reply.ts).
  */
@@ -26,6 +27,7 @@ import type { z } from "zod";
 import { authenticateApiKey } from "../auth/api-key";
 import { authenticateSession } from "../auth/authenticate";
 import type { AppEnv, AuthedScope, KeyScope, RequestScope } from "../context";
+import { credentialsOf } from "./credentials";
 import type { ProblemCode } from "./problems";
 import { type ProblemResponses, problemResponses } from "./schemas";
 import { rejectUnstorableStrings } from "./strings";
@@ -55,7 +57,18 @@ export interface RouteInput<R> {
   body: Out<BodySchemaOf<R>>;
 }
 
+/** Methods a session cookie may use from any origin (no state change): the rest are CSRF-checked. */
+type SafeMethod = "get" | "head" | "options";
+const SAFE_METHODS: readonly string[] = ["get", "head", "options"];
+
 type Secured<R> = R extends { security: readonly [unknown, ...unknown[]] } ? true : false;
+type HasBearer<S> = S extends { bearer: unknown } ? true : never;
+/** Routes a session authenticates (the `bearer` scheme), so the session cookie can too. */
+type SessionSecured<R> = R extends { security: readonly (infer S)[] }
+  ? [HasBearer<S>] extends [never]
+    ? false
+    : true
+  : false;
 /** Service routes declare `security: [{ apiKey: ["<scope>"] }]`: a tenant API key holding that scope. */
 type KeyAuthed<R> = R extends { security: readonly [{ apiKey: readonly string[] }, ...unknown[]] }
   ? true
@@ -68,6 +81,7 @@ export type ScopeOf<R> =
 type DerivedCodes<R> =
   | (Secured<R> extends true ? "unauthorized" : never)
   | (KeyAuthed<R> extends true ? "insufficient_scope" : never)
+  | (SessionSecured<R> extends true ? (R extends { method: SafeMethod } ? never : "csrf_rejected") : never)
   | (R extends {
       request: { params: unknown } | { query: unknown } | { body: unknown } | { headers: unknown };
     }
@@ -114,16 +128,25 @@ function keyScopes(spec: RouteSpec): readonly string[] | null {
   return spec.security?.[0]?.apiKey ?? null;
 }
 
+const sessionSecured = (spec: RouteSpec) => Boolean(spec.security?.some((s) => "bearer" in s));
+
 function derivedCodes(spec: RouteSpec): ProblemCode[] {
   const codes: ProblemCode[] = [];
   const request = spec.request ?? {};
   if (spec.security?.length) codes.push("unauthorized");
   if (keyScopes(spec)) codes.push("insufficient_scope");
+  // A session cookie (SESSION_COOKIE=on) on an unsafe method from an untrusted Origin.
+  if (sessionSecured(spec) && !SAFE_METHODS.includes(spec.method)) codes.push("csrf_rejected");
   if (request.params || request.query || request.headers || request.body) codes.push("invalid_request");
   if (request.body) codes.push("payload_too_large", "unsupported_media_type");
   // A database or store that is down is answered 503 (http/errors.ts), on any route that uses one.
   if (spec.dependencies !== "none") codes.push("service_unavailable");
   return codes;
+}
+
+/** `[{ bearer: [] }]` → `[{ bearer: [] }, { sessionCookie: [] }]`: alternatives in OpenAPI. */
+function withSessionCookie(spec: RouteSpec): RouteSpec["security"] {
+  return sessionSecured(spec) ? [...(spec.security ?? []), { sessionCookie: [] }] : spec.security;
 }
 
 /** Declares a route: its spec (the single statement of auth, input and errors) and its handler. */
@@ -132,6 +155,8 @@ export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler
   const codes = [...new Set([...derivedCodes(spec), ...errors])];
   const full = {
     ...route,
+    // The session cookie authenticates wherever a bearer session does (either one suffices).
+    ...(route.security ? { security: withSessionCookie(spec) } : {}),
     // The route's own entry for a status wins over the derived one (/readyz's richer 503).
     responses: { ...problemResponses(...codes), ...spec.responses },
   } as unknown as FullRoute<R>;
@@ -146,11 +171,10 @@ export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler
     async handler(c) {
       const base = c.var.scope;
       // Authentication first: a request without a valid session (or key) is 401 before its body is read.
-      const authorization = c.req.header("authorization");
       const scope = requiredScopes
-        ? { ...base, key: await authenticateApiKey(base, authorization, requiredScopes) }
+        ? { ...base, key: await authenticateApiKey(base, c.req.header("authorization"), requiredScopes) }
         : secured
-          ? { ...base, auth: await authenticateSession(base, authorization) }
+          ? { ...base, auth: await authenticateSession(base, credentialsOf(c)) }
           : base;
       // Path and query strings are checked whole, declared or not (bodies in jsonBody).
       rejectUnstorableStrings(c.req.param(), "path");

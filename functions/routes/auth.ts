@@ -9,6 +9,7 @@ import { uuidv7 } from "uuidv7";
 import { prepareEmailToken, prepareMessage, prepareNotice } from "../auth/mail";
 import { limitKeys, passwordChecks, reserveAttempt } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, MfaRequiredSchema, Password, UserSchema } from "../auth/schemas";
+import { clearedSessionCookie, signedInAnswer } from "../auth/session-cookie";
 import { completePasswordSignIn } from "../auth/sign-in";
 import { requireStrongPassword } from "../auth/users";
 import { requireVerifiedToSignIn } from "../auth/verification";
@@ -116,7 +117,7 @@ const login = defineRoute(
     if (verdict.needsRehash) {
       await updatePasswordHash(scope.db, user.id, await hashPassword(body.password), scope.now);
     }
-    return json(await completePasswordSignIn(scope, user));
+    return signedInAnswer(scope, await completePasswordSignIn(scope, user));
   },
 );
 
@@ -125,7 +126,7 @@ const logout = defineRoute(
     method: "post",
     path: "/logout",
     tags: ["auth"],
-    summary: "Revoke the current session",
+    summary: "Revoke the current session (and, in cookie mode, clear the session cookie)",
     security: [{ bearer: [] }],
     responses: { 204: { description: "Logged out" } },
   },
@@ -137,7 +138,7 @@ const logout = defineRoute(
       revokeSessionById(db, t, sessionId, scope.now),
       insertSecurityEvents(db, t, [event]),
     ]);
-    return noContent();
+    return noContent(clearedSessionCookie(scope));
   },
 );
 

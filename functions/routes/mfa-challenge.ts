@@ -6,10 +6,10 @@
  */
 import { z } from "@hono/zod-openapi";
 import { AuthenticatedSchema } from "../auth/schemas";
+import { signedInAnswer } from "../auth/session-cookie";
 import { issueSession } from "../auth/sign-in";
 import { requireVerifiedToSignIn } from "../auth/verification";
 import { ApiError } from "../http/problems";
-import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
 import { sha256Hex } from "../lib/tokens";
@@ -63,7 +63,8 @@ const verify = defineRoute(
     const user = await findUserById(scope.db, challenge.userId);
     if (!user) throw new ApiError("invalid_challenge");
     requireVerifiedToSignIn(scope, user);
-    return json(
+    return signedInAnswer(
+      scope,
       await issueSession(scope, user, 2, [
         { type: "auth.mfa_succeeded", userId: user.id, metadata: { method, flow: "login" } },
         { type: "auth.login_succeeded", userId: user.id, metadata: { aal: 2, method } },

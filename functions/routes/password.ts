@@ -9,11 +9,12 @@ import { uuidv7 } from "uuidv7";
 import { prepareMessage, prepareNotice } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, Password } from "../auth/schemas";
+import { signedInAnswer } from "../auth/session-cookie";
 import { issueSession } from "../auth/sign-in";
 import { requireRecentAuthentication } from "../auth/step-up";
 import { requireStrongPassword } from "../auth/users";
 import { ApiError } from "../http/problems";
-import { accepted, json, noContent } from "../http/reply";
+import { accepted, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
 import { hashPassword } from "../lib/password";
@@ -121,7 +122,7 @@ const reset = defineRoute(
       consumeOpenChallenges(db, t, user.id, now),
       insertOutboxMessageToUser(db, t, notice, user.id),
     ]);
-    return json(answer);
+    return signedInAnswer(scope, answer);
   },
 );
 

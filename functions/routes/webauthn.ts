@@ -11,6 +11,7 @@ import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { limitKeys, reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { AuthenticatedSchema } from "../auth/schemas";
+import { signedInAnswer } from "../auth/session-cookie";
 import { issuePasskeySession } from "../auth/sign-in";
 import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
 import { requireVerifiedEmail, requireVerifiedToSignIn } from "../auth/verification";
@@ -278,7 +279,7 @@ const passkeyFinish = defineRoute(
     const user = await findUserById(scope.db, proof.userId);
     if (!user) throw new ApiError("invalid_webauthn_assertion");
     requireVerifiedToSignIn(scope, user);
-    return json(await issuePasskeySession(scope, user, proof.factorId));
+    return signedInAnswer(scope, await issuePasskeySession(scope, user, proof.factorId));
   },
 );
 

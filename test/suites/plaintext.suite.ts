@@ -6,7 +6,7 @@
  */
 import { expect, it } from "vitest";
 import { dumpTables, findInDump } from "../support/db-audit";
-import { devOutbox, latestMessage, signUp } from "../support/fixtures";
+import { bearerToken, devOutbox, latestMessage, signUp } from "../support/fixtures";
 import { api, DEFAULT_TEST_IP, expectStatus, type Harness, makeHarness } from "../support/harness";
 import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
 import { SoftAuthenticator } from "../support/webauthn";
@@ -73,7 +73,7 @@ export function plaintextSuite(h: () => Harness): void {
       }),
       200,
     );
-    secrets.push(verified.session.token);
+    secrets.push(bearerToken(verified.session));
     await client().v1.auth.password.forgot.$post({ json: { email: user.email } });
     // The development outbox is left out of the app's type (it exists only in development).
     const [message] = await devOutbox(m, user.email);
@@ -87,7 +87,7 @@ export function plaintextSuite(h: () => Harness): void {
       }),
       200,
     );
-    secrets.push(reset.session.token);
+    secrets.push(bearerToken(reset.session));
     await challenge(m, { ...user, password: newPassword });
     // A passkey: its challenges are stored only as keyed hashes.
     const authenticator = new SoftAuthenticator();
@@ -106,7 +106,7 @@ export function plaintextSuite(h: () => Harness): void {
       client().v1.auth.passkey.verify.$post({ json: { passkeyChallengeId, response: assertion } }),
       200,
     );
-    secrets.push(passkeySession.session.token);
+    secrets.push(bearerToken(passkeySession.session));
     // The account export holds every record about the user, and none of those secrets.
     const exported = await client(reset.session.token).v1.me.export.$post({ json: {} });
     const exportText = await exported.text();

@@ -1,7 +1,7 @@
 /** Sessions, logout, expiry, password reset and the development outbox. */
 import { expect, it } from "vitest";
 import { sweepExpired } from "../../db/sweep";
-import { devOutbox, PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
+import { bearerToken, devOutbox, PASSWORD, signUp, uniqueEmail } from "../support/fixtures";
 import { api, call, expectStatus, type Harness, makeHarness } from "../support/harness";
 
 const NEW_PASSWORD = "an entirely new passphrase";
@@ -235,10 +235,10 @@ export function sessionsSuite(h: () => Harness): void {
     const superseded = await consent("terms", "granted");
     const untouched = await consent("marketing", "granted");
     dev.clock.set(start + DAY);
-    token = (await loginSession(dev, user.email)).token;
+    token = bearerToken(await loginSession(dev, user.email));
     const replaced = await consent("terms", "revoked");
     dev.clock.set(Date.now());
-    token = (await loginSession(dev, user.email)).token;
+    token = bearerToken(await loginSession(dev, user.email));
     const recent = await consent("terms", "granted");
 
     const { db, t } = dev.open();

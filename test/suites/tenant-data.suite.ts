@@ -7,7 +7,7 @@
 import { and, count, eq } from "drizzle-orm";
 import type { InferRequestType } from "hono/client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { addMember, createTenant, PASSWORD, type SignedUp, signUp } from "../support/fixtures";
+import { addMember, bearerToken, createTenant, PASSWORD, type SignedUp, signUp } from "../support/fixtures";
 import { api, call, expectStatus, type Harness } from "../support/harness";
 
 type V1 = ReturnType<typeof api>["v1"];
@@ -47,7 +47,7 @@ async function relogin(h: Harness, user: SignedUp): Promise<string> {
     200,
   );
   if (login.status !== "authenticated") throw new Error("the account needs no second factor");
-  return login.session.token;
+  return bearerToken(login.session);
 }
 
 export function tenantDataSuite(h: () => Harness): void {

@@ -82,6 +82,12 @@ export async function verifyEmail(h: Harness, email: string): Promise<void> {
   await expectStatus(api(h).v1.auth.email.verify.$post({ json: { token: message.payload.token } }), 200);
 }
 
+/** The token of a session answer; only SESSION_COOKIE=on leaves it out (then it is in the cookie). */
+export function bearerToken(session: { token?: string | undefined }): string {
+  if (!session.token) throw new Error("no session token in the body (SESSION_COOKIE=on?)");
+  return session.token;
+}
+
 /** Registers a new account, verifies its address (unless `verified: false`) and logs it in (aal 1). */
 export async function signUp(
   h: Harness,
@@ -93,7 +99,13 @@ export async function signUp(
   if (opts.verified !== false) await verifyEmail(h, email);
   const login = await expectStatus(api(h).v1.auth.login.$post({ json: { email, password } }), 200);
   if (login.status !== "authenticated") throw new Error("a new account needs no second factor");
-  return { email, password, userId: reg.user.id, token: login.session.token, sessionId: login.session.id };
+  return {
+    email,
+    password,
+    userId: reg.user.id,
+    token: bearerToken(login.session),
+    sessionId: login.session.id,
+  };
 }
 
 /** Creates a tenant owned by `owner`; returns its id. */
