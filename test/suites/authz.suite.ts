@@ -48,7 +48,6 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
   { method: "GET", path: "/v1/tenants/{tenantId}/invitations" },
   { method: "DELETE", path: "/v1/tenants/{tenantId}/invitations/{invitationId}" },
   { method: "POST", path: "/v1/invitations/accept", json: { token: "not-a-live-token" } },
-  // Last: from an owner it really deletes the tenant (the aal-2 walk below relies on the order).
   { method: "DELETE", path: "/v1/tenants/{tenantId}" },
   { method: "GET", path: "/v1/security-events" },
   { method: "GET", path: "/v1/tenants/{tenantId}/security-events" },
@@ -182,8 +181,9 @@ export function authzSuite(h: () => Harness): void {
       expect(res.body.code, `aal 1 ${route.method} ${path}`).toBe("tenant_mfa_required");
     }
     // Every one of them admits the owner's aal-2 session: its own answer (404 for the placeholder
-    // member and invitation ids), never a refusal. DELETE of the tenant comes last.
-    for (const route of scoped) {
+    // member and invitation ids), never a refusal. Deleting the tenant comes last: it succeeds.
+    const deletion = (r: ProtectedRoute) => r.method === "DELETE" && r.path === "/v1/tenants/{tenantId}";
+    for (const route of [...scoped.filter((r) => !deletion(r)), ...scoped.filter(deletion)]) {
       const { path, json } = build(route, tenantId);
       const res = await call(h(), route.method, path, {
         token: owner.token,
