@@ -18,6 +18,7 @@ export const {
   userNotificationPreferences,
   usageCounters,
   usageIdempotencyKeys,
+  apiKeys,
   securityEvents,
   rateLimitBuckets,
 } = defineTables(sqliteKit);

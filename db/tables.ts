@@ -290,6 +290,31 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
       ],
     ),
 
+    /**
+     * Tenant API keys for the /v1/service/* routes. Only the SHA-256 of the key is stored (a
+     * key is 256 random bits, like a session token); `prefix` is its first characters, shown so
+     * people can tell keys apart. Revoking sets `revoked_at` (the row stays for the audit trail).
+     */
+    apiKeys: k.table(
+      "api_keys",
+      {
+        id: k.id(),
+        tenantId: k.ref("tenant_id", () => tenantAccounts.id).notNull(),
+        name: k.text("name").notNull(),
+        /** The granted scopes, a JSON array of scope names. */
+        scopes: k.json("scopes").notNull(),
+        prefix: k.text("prefix").notNull(),
+        keyHash: k.text("key_hash").notNull().unique(),
+        /** Who created it (no foreign key: the key belongs to the tenant, not to its creator). */
+        createdBy: k.uuid("created_by"),
+        createdAt: k.createdAt(),
+        /** Updated at most once a minute (functions/auth/api-key.ts). */
+        lastUsedAt: k.time("last_used_at"),
+        revokedAt: k.time("revoked_at"),
+      },
+      (t) => [k.index("api_keys_tenant_idx").on(t.tenantId, t.id)],
+    ),
+
     securityEvents: k.table(
       "security_events",
       {

@@ -8,6 +8,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "./context";
 import { createPipelineApp } from "./pipeline";
+import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes } from "./routes/auth";
 import { consentRoutes } from "./routes/consents";
 import { devRoutes } from "./routes/dev";
@@ -21,6 +22,7 @@ import { passwordRoutes } from "./routes/password";
 import { recoveryCodeRoutes } from "./routes/recovery-codes";
 import { securityEventRoutes } from "./routes/security-events";
 import { serviceRoutes } from "./routes/service";
+import { serviceAccessRoutes } from "./routes/service-access";
 import { tenantRoutes } from "./routes/tenants";
 import { usageRoutes } from "./routes/usage";
 
@@ -38,11 +40,13 @@ function mountAllRoutes(app: OpenAPIHono<AppEnv>) {
     .route("/v1/mfa", mfaRoutes)
     .route("/v1/mfa/recovery-codes", recoveryCodeRoutes)
     .route("/v1/tenants", tenantRoutes)
+    .route("/v1/tenants", apiKeyRoutes)
     .route("/v1/invitations", invitationRoutes)
     .route("/v1/consents", consentRoutes)
     .route("/v1/notification-preferences", notificationPreferenceRoutes)
     .route("/v1/usage", usageRoutes)
-    .route("/v1", securityEventRoutes);
+    .route("/v1", securityEventRoutes)
+    .route("/v1/service", serviceAccessRoutes);
 }
 
 /** Builds the whole API from its dependencies. */

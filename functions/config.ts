@@ -64,6 +64,12 @@ export interface Config {
     /** Sent and failed messages are deleted by the sweep after this long (no address lingers). */
     retentionMs: number;
   };
+  /** How long the sweep keeps append-only evidence; undefined: forever (the default). */
+  retention: {
+    securityEventsMs?: number;
+    /** Only superseded consent records are ever deleted (the decision in force stays). */
+    consentsMs?: number;
+  };
 }
 
 /** Where and how mail leaves: `log` keeps it in the outbox only (development). */
@@ -160,6 +166,8 @@ const EnvSchema = z.object({
   OUTBOX_MAX_ATTEMPTS: int(1).default(8),
   OUTBOX_RETRY_BASE_SECONDS: int(1).default(30),
   OUTBOX_RETENTION_DAYS: int(1).default(7),
+  SECURITY_EVENT_RETENTION_DAYS: int(1).optional(),
+  CONSENT_RETENTION_DAYS: int(1).optional(),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
 });
@@ -254,6 +262,12 @@ export function loadConfig(env: Record<string, unknown>): Config {
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
       retryBaseMs: e.OUTBOX_RETRY_BASE_SECONDS * 1000,
       retentionMs: e.OUTBOX_RETENTION_DAYS * 24 * HOUR,
+    },
+    retention: {
+      ...(e.SECURITY_EVENT_RETENTION_DAYS
+        ? { securityEventsMs: e.SECURITY_EVENT_RETENTION_DAYS * 24 * HOUR }
+        : {}),
+      ...(e.CONSENT_RETENTION_DAYS ? { consentsMs: e.CONSENT_RETENTION_DAYS * 24 * HOUR } : {}),
     },
   };
 }

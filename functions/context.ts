@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import type { Database } from "../db/database";
 import type { Config } from "./config";
+import type { DocsAssetReader } from "./http/docs-page";
 import type { KeyedHasher } from "./lib/keyed-hash";
 import type { SecretBox } from "./lib/secret-box";
 import type { MailTransport } from "./mail/types";
@@ -35,6 +36,11 @@ export interface AppDeps {
    * does the work).
    */
   defer?: (work: Promise<void>) => void;
+  /**
+   * Reads the `/docs` page's Swagger UI files (Node: from node_modules). Without one the pipeline
+   * does not serve /docs/assets/*: on Workers the static assets layer answers them.
+   */
+  docsAssets?: DocsAssetReader;
 }
 
 /** Who is calling: the live session that authenticated the request. */
@@ -94,6 +100,18 @@ export interface RequestScope {
 /** The scope of a request the kernel authenticated with a session. */
 export interface AuthedScope extends RequestScope {
   readonly auth: AuthState;
+}
+
+/** Who is calling a /v1/service/* route: a live tenant API key (auth/api-key.ts). */
+export interface KeyState {
+  id: string;
+  tenantId: string;
+  scopes: readonly string[];
+}
+
+/** The scope of a request the kernel authenticated with a tenant API key. */
+export interface KeyScope extends RequestScope {
+  readonly key: KeyState;
 }
 
 export interface AppVariables {

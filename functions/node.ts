@@ -1,5 +1,6 @@
 /**
- * Node entry for self-hosting: `node --import tsx functions/node.ts` (or the built bundle).
+ * Node entry for self-hosting: `npm start` runs the built bundle (`npm run build` writes
+ * dist/node.mjs); from source: `node --import tsx functions/node.ts`.
  * Embedded default: libSQL in `.data/dev.db` with the SQL rate-limit store, migrated at start.
  * A request's queued messages are sent in the background after its response; run
  * `npm run outbox:dispatch` (the retries, and what a restart interrupted) and `npm run db:sweep`
@@ -15,6 +16,7 @@ import { createApp } from "./app";
 import { loadConfig } from "./config";
 import { nodemailerTransport } from "./mail/smtp-node";
 import { databaseOpener } from "./platform/database-url";
+import { nodeDocsAssets } from "./platform/docs-assets";
 import { mailTransportFor } from "./platform/mail";
 import { rateLimiterFactory } from "./platform/rate-limiter";
 
@@ -38,6 +40,7 @@ const app = createApp({
   database: openDatabase,
   rateLimiter: rateLimiterFactory(config),
   clientIp: (c) => getConnInfo(c).remote.address ?? null,
+  docsAssets: nodeDocsAssets(),
   ...(mailTransport ? { mailTransport } : {}),
 });
 

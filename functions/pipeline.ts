@@ -6,12 +6,13 @@
  * so a bundle built from a standalone entry carries only the routes it mounts.
  */
 
-import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hono, Schema } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppDeps, AppEnv } from "./context";
+import { DOCS_ASSETS, DOCS_ASSETS_PATH, DOCS_INITIALIZER, docsPage } from "./http/docs-page";
 import { errorHandler } from "./http/errors";
+import { finishOperations } from "./http/openapi";
 import { problemResponse } from "./http/problems";
 import { createKeyedHasher } from "./lib/keyed-hash";
 import { createSecretBox, parseKeyring } from "./lib/secret-box";
@@ -40,6 +41,54 @@ function notFoundOrMethodNotAllowed(app: Hono<AppEnv>) {
     if (allowed.length === 0) return problemResponse("not_found", requestId);
     return problemResponse("method_not_allowed", requestId, { headers: { Allow: allowed.join(", ") } });
   };
+}
+
+const TITLE = "User Data Hardening API";
+
+/**
+ * The OpenAPI 3.1 document of the routes mounted on `app`: every operation with an operationId,
+ * public ones with `security: []`. The server is "/" (the origin that serves the document):
+ * APP_URL is where message links point, not necessarily this API's origin.
+ */
+export function openApiDocument(app: OpenAPIHono<AppEnv>) {
+  return finishOperations(
+    app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: {
+        title: TITLE,
+        version: API_VERSION,
+        description:
+          "Accounts, sessions, TOTP MFA, tenants, consents, preferences, usage and security events. " +
+          "Errors are RFC 9457 problem documents (application/problem+json) with a stable `code`.",
+      },
+      servers: [{ url: "/", description: "The origin serving this document" }],
+    }),
+  );
+}
+
+/**
+ * `/docs`: Swagger UI from the service itself (http/docs-page.ts). The page and its initializer
+ * are answered here on every platform; the package files only when the entry gives a reader
+ * (Node), since on Workers the static assets layer serves them before the Worker runs.
+ */
+function serveDocsPage(app: OpenAPIHono<AppEnv>, deps: AppDeps) {
+  app.get("/docs", (c) => c.html(docsPage(TITLE)));
+  app.get(`${DOCS_ASSETS_PATH}/swagger-initializer.js`, (c) =>
+    c.body(DOCS_INITIALIZER, 200, { "Content-Type": "text/javascript; charset=utf-8" }),
+  );
+  const read = deps.docsAssets;
+  if (!read) return;
+  for (const [name, type] of Object.entries(DOCS_ASSETS) as [keyof typeof DOCS_ASSETS, string][]) {
+    app.get(`${DOCS_ASSETS_PATH}/${name}`, async (c) => {
+      const bytes = await read(name);
+      if (!bytes) return c.notFound();
+      // The files change only with the package version: a day of caching is safe.
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": type,
+        "Cache-Control": "public, max-age=86400",
+      });
+    });
+  }
 }
 
 /**
@@ -83,15 +132,19 @@ export function createPipelineApp<S extends Schema>(
     scheme: "bearer",
     description: "A session token from login, MFA verification or password reset",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "User Data Hardening API",
-      version: API_VERSION,
-      description: "Accounts, sessions, TOTP MFA, tenants, consents, preferences, usage and security events.",
-    },
+  // Service routes name `security: [{ apiKey: ["<scope>"] }]`, the scope the key must hold.
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A tenant API key (`udh_…`), for the /v1/service/* routes only",
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "User Data Hardening API" }));
+  // Built on first request, after every route is mounted, then served as is.
+  let document: object | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= openApiDocument(app);
+    return c.json(document);
+  });
+  serveDocsPage(app, deps);
 
   app.notFound(notFoundOrMethodNotAllowed(app));
   app.onError(errorHandler(log));

@@ -40,6 +40,8 @@ export const SECURITY_EVENT_TYPES = [
   "tenant.invitation_created",
   "tenant.invitation_revoked",
   "tenant.invitation_accepted",
+  "api_key.created",
+  "api_key.revoked",
 ] as const;
 
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];

@@ -1,17 +1,16 @@
 #!/usr/bin/env node
 // `npm run dev`: the API on http://127.0.0.1:8787 in `wrangler dev` with a local D1 database,
-// offline. Generates development secrets into .dev.vars when missing and applies migrations.
+// offline. Generates development secrets into .dev.vars when missing, applies migrations without
+// a prompt (scripts/dev-migrate.mjs), then starts `wrangler dev` (whose [build] step copies the
+// /docs page's assets). Address: `npm run dev -- --port 8893 --ip 0.0.0.0`, or PORT / HOST in
+// the environment; other arguments go to wrangler dev (scripts/dev-args.mjs).
 // Runs wrangler.toml's `development` environment (APP_ENV=development, /v1/dev/outbox); the top
 // level is production-safe because a bare `wrangler deploy` ships it (see wrangler.toml).
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-
-const wrangler = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
-// The same environment for migrations and for the server: its D1 binding is the database served.
-const environment = ["--env", "development"];
+import { wranglerDevArgs } from "./dev-args.mjs";
+import { applyDevMigrations, wrangler, wranglerEnv } from "./dev-migrate.mjs";
 
 if (!existsSync(".dev.vars")) {
   const lines = [
@@ -23,24 +22,13 @@ if (!existsSync(".dev.vars")) {
   console.log("dev: wrote development secrets to .dev.vars");
 }
 
-const migrate = spawnSync(
-  process.execPath,
-  [wrangler, "d1", "migrations", "apply", "DB", "--local", ...environment],
-  {
-    env,
-    stdio: "inherit",
-  },
-);
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+const userArgs = process.argv.slice(2);
+const migrated = applyDevMigrations(userArgs);
+if (migrated !== 0) process.exit(migrated);
 
-const port = process.env.PORT ?? "8787";
-const dev = spawn(
-  process.execPath,
-  [wrangler, "dev", ...environment, "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)],
-  {
-    env,
-    stdio: "inherit",
-  },
-);
+const dev = spawn(process.execPath, [wrangler, ...wranglerDevArgs(userArgs, process.env)], {
+  env: wranglerEnv,
+  stdio: "inherit",
+});
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));

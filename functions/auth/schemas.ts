@@ -1,5 +1,6 @@
 /** Schemas shared by the identity routes (request fields and answer shapes). */
 import { z } from "@hono/zod-openapi";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../lib/password";
 
 /** Trimmed, lowercased, at most 254 characters (RFC 5321 path limit), then a syntax check. */
 export const Email = z
@@ -7,15 +8,22 @@ export const Email = z
   .trim()
   .toLowerCase()
   .max(254)
-  .pipe(z.email({ message: "must be an email address" }));
+  .pipe(z.email({ message: "must be an email address" }))
+  // The pipe hides the email check from the generator: stated here for the document.
+  .openapi({ format: "email", description: "At most 254 characters; trimmed and lowercased" });
 
 /** Any string: length and the common-password list are checked after parsing (weak_password). */
-export const Password = z.string().max(4096);
+export const Password = z
+  .string()
+  .max(4096)
+  .openapi({
+    description: `At most 4096 characters. A new password needs ${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters (Unicode code points) and must not be a common password (else 400 weak_password)`,
+  });
 
 export const UserSchema = z
   .object({
     id: z.string(),
-    email: z.string(),
+    email: z.string().openapi({ format: "email" }),
     emailVerified: z.boolean(),
     displayName: z.string().nullable(),
     createdAt: z.string(),

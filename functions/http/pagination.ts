@@ -21,10 +21,17 @@ function decodeCursor(value: string): string | null {
 
 /** Query fields `limit` (1–100, default 50) and `cursor` (decoded to the last id served). */
 export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PAGE_SIZE)
+    .default(DEFAULT_PAGE_SIZE)
+    .openapi({ description: `Page size: 1–${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}` }),
   cursor: z
     .string()
     .optional()
+    .openapi({ description: "The previous page's nextCursor (opaque); omitted: the newest page" })
     .transform((value, ctx) => {
       if (value === undefined) return undefined;
       const id = decodeCursor(value);

@@ -19,6 +19,7 @@ export const PROBLEMS = {
   tenant_mfa_required: { status: 403, title: "This tenant requires a session verified with a second factor" },
   reauthentication_required: { status: 403, title: "A recent authentication is required" },
   email_not_verified: { status: 403, title: "The email address is not verified" },
+  insufficient_scope: { status: 403, title: "The API key lacks the scope this route needs" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   email_taken: { status: 409, title: "Email already registered" },

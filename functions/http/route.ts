@@ -6,7 +6,9 @@
  *   export const authRoutes = routeModule(register, login, …);
  *
  * From the spec the kernel derives (1) authentication when the spec declares `security`,
- * done before anything reads the request (401 before the body); (2) parsing of path, query,
+ * done before anything reads the request (401 before the body): a session for
+ * `[{ bearer: [] }]`, a tenant API key holding the named scopes for `[{ apiKey: ["usage:write"] }]`
+ * (auth/api-key.ts; 403 insufficient_scope without them); (2) parsing of path, query,
  * headers and body with the very schemas in the spec, so the document and the validation
  * cannot drift; (3) the shared error responses of the OpenAPI document (400, 401, 413, 415)
  * next to the route's own `errors`. The handler gets the request scope and typed input, and
@@ -21,8 +23,9 @@ import {
 import type { Context, Schema, ToSchema } from "hono";
 import type { MergePath } from "hono/types";
 import type { z } from "zod";
+import { authenticateApiKey } from "../auth/api-key";
 import { authenticateSession } from "../auth/authenticate";
-import type { AppEnv, AuthedScope, RequestScope } from "../context";
+import type { AppEnv, AuthedScope, KeyScope, RequestScope } from "../context";
 import type { ProblemCode } from "./problems";
 import { type ProblemResponses, problemResponses } from "./schemas";
 import { rejectUnstorableStrings } from "./strings";
@@ -53,12 +56,18 @@ export interface RouteInput<R> {
 }
 
 type Secured<R> = R extends { security: readonly [unknown, ...unknown[]] } ? true : false;
-/** Routes that declare security get a scope with the authenticated session. */
-export type ScopeOf<R> = Secured<R> extends true ? AuthedScope : RequestScope;
+/** Service routes declare `security: [{ apiKey: ["<scope>"] }]`: a tenant API key holding that scope. */
+type KeyAuthed<R> = R extends { security: readonly [{ apiKey: readonly string[] }, ...unknown[]] }
+  ? true
+  : false;
+/** Routes that declare security get a scope with the authenticated session (or, for `apiKey`, the key). */
+export type ScopeOf<R> =
+  Secured<R> extends true ? (KeyAuthed<R> extends true ? KeyScope : AuthedScope) : RequestScope;
 
 /** The problem codes the kernel adds to a route's document, from the shape of its spec. */
 type DerivedCodes<R> =
   | (Secured<R> extends true ? "unauthorized" : never)
+  | (KeyAuthed<R> extends true ? "insufficient_scope" : never)
   | (R extends {
       request: { params: unknown } | { query: unknown } | { body: unknown } | { headers: unknown };
     }
@@ -100,10 +109,16 @@ export interface RouteDef<R extends RouteSpec = RouteSpec> {
   handler: (c: Context<AppEnv>) => Promise<Response>;
 }
 
+/** The scopes a service route's key must hold (`security: [{ apiKey: [...] }]`), or null for other routes. */
+function keyScopes(spec: RouteSpec): readonly string[] | null {
+  return spec.security?.[0]?.apiKey ?? null;
+}
+
 function derivedCodes(spec: RouteSpec): ProblemCode[] {
   const codes: ProblemCode[] = [];
   const request = spec.request ?? {};
   if (spec.security?.length) codes.push("unauthorized");
+  if (keyScopes(spec)) codes.push("insufficient_scope");
   if (request.params || request.query || request.headers || request.body) codes.push("invalid_request");
   if (request.body) codes.push("payload_too_large", "unsupported_media_type");
   // A database or store that is down is answered 503 (http/errors.ts), on any route that uses one.
@@ -124,15 +139,19 @@ export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler
   const media = request.body?.content?.["application/json"];
   const body = (media && "schema" in media ? media.schema : undefined) as z.ZodType | undefined;
   const secured = Boolean(spec.security?.length);
+  const requiredScopes = keyScopes(spec);
 
   return {
     spec: full,
     async handler(c) {
       const base = c.var.scope;
-      // Authentication first: a request without a valid session is 401 before its body is read.
-      const scope = secured
-        ? { ...base, auth: await authenticateSession(base, c.req.header("authorization")) }
-        : base;
+      // Authentication first: a request without a valid session (or key) is 401 before its body is read.
+      const authorization = c.req.header("authorization");
+      const scope = requiredScopes
+        ? { ...base, key: await authenticateApiKey(base, authorization, requiredScopes) }
+        : secured
+          ? { ...base, auth: await authenticateSession(base, authorization) }
+          : base;
       // Path and query strings are checked whole, declared or not (bodies in jsonBody).
       rejectUnstorableStrings(c.req.param(), "path");
       rejectUnstorableStrings(c.req.queries(), "query");

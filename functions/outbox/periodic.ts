@@ -40,7 +40,11 @@ export async function runPeriodicPass(database: Database, opts: PeriodicOptions)
   const failures: unknown[] = [];
   let sweep: SweepResult | undefined;
   try {
-    sweep = await sweepExpired(database, opts.now(), { outboxRetentionMs: config.outbox.retentionMs });
+    sweep = await sweepExpired(database, opts.now(), {
+      outboxRetentionMs: config.outbox.retentionMs,
+      securityEventRetentionMs: config.retention.securityEventsMs,
+      consentRetentionMs: config.retention.consentsMs,
+    });
     log({ level: "info", msg: "sweep", ...sweep });
   } catch (error) {
     failures.push(error);

@@ -3,7 +3,7 @@
  * (global, or one tenant). Nothing here updates or deletes a record; the "current" consent is
  * simply the newest record per policy (ids are UUIDv7, so id order is insertion order).
  */
-import { and, asc, desc, eq, gt, lt, notExists, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, notExists, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { scopeIdOf } from "../tenant-data/sql";
@@ -50,6 +50,28 @@ export function insertConsent(
   return db.insert(t.userConsents).values({ ...row, scopeId: scopeIdOf(row.tenantId) });
 }
 
+/**
+ * "No newer record of the same (user, scope, policy)": latest per policy. NOT EXISTS rather
+ * than max(id): Postgres has no max() for uuid. Served by user_consents_scope_idx.
+ */
+function isLatest(db: Db, t: Schema) {
+  const uc = t.userConsents;
+  const newer = alias(uc, "newer");
+  return notExists(
+    db
+      .select({ one: sql`1` })
+      .from(newer)
+      .where(
+        and(
+          eq(newer.userId, uc.userId),
+          eq(newer.scopeId, uc.scopeId),
+          eq(newer.policy, uc.policy),
+          gt(newer.id, uc.id),
+        ),
+      ),
+  );
+}
+
 /** The newest record per policy of `userId` in one scope, by policy name. */
 export function listLatestConsents(
   { db, t }: Database,
@@ -57,25 +79,36 @@ export function listLatestConsents(
   tenantId: string | null,
 ): Promise<ConsentRow[]> {
   const uc = t.userConsents;
-  const newer = alias(uc, "newer");
-  // Latest per policy = no newer record of the same (user, scope, policy). NOT EXISTS rather
-  // than max(id): Postgres has no max() for uuid. Served by user_consents_scope_idx.
-  const newerExists = db
-    .select({ one: sql`1` })
-    .from(newer)
-    .where(
-      and(
-        eq(newer.userId, uc.userId),
-        eq(newer.scopeId, uc.scopeId),
-        eq(newer.policy, uc.policy),
-        gt(newer.id, uc.id),
-      ),
-    );
   return db
     .select(consentProjection(t))
     .from(uc)
-    .where(and(eq(uc.userId, userId), eq(uc.scopeId, scopeIdOf(tenantId)), notExists(newerExists)))
+    .where(and(eq(uc.userId, userId), eq(uc.scopeId, scopeIdOf(tenantId)), isLatest(db, t)))
     .orderBy(asc(uc.policy));
+}
+
+/**
+ * A member's latest record per policy for a tenant's service, in `tenantId` and global (global
+ * first), or null when `userId` is not a member of `tenantId`. ONE statement: the records are
+ * left-joined to the membership (see listMemberPreferences).
+ */
+export async function listMemberLatestConsents(
+  { db, t }: Database,
+  tenantId: string,
+  userId: string,
+): Promise<ConsentRow[] | null> {
+  const m = t.tenantMemberships;
+  const uc = t.userConsents;
+  const rows = await db
+    .select(consentProjection(t))
+    .from(m)
+    .leftJoin(
+      uc,
+      and(eq(uc.userId, m.userId), inArray(uc.scopeId, [scopeIdOf(null), tenantId]), isLatest(db, t)),
+    )
+    .where(and(eq(m.tenantId, tenantId), eq(m.userId, userId)))
+    .orderBy(asc(uc.scopeId), asc(uc.policy));
+  if (rows.length === 0) return null;
+  return rows.filter((r): r is ConsentRow => r.id !== null);
 }
 
 /**

@@ -4,7 +4,7 @@
  * of the written values, in the global scope as much as in a tenant's (see tenant-data/sql.ts
  * for why the key uses scope_id).
  */
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { Database, Schema } from "../../db/database";
 import { excluded, isMember, rowWhere, scopeIdOf } from "../tenant-data/sql";
@@ -74,4 +74,27 @@ export async function upsertPreference(
     })
     .returning(preferenceProjection(t));
   return saved ?? null;
+}
+
+/**
+ * A member's preferences for a tenant's service: their rows in `tenantId` and their global rows
+ * (global first), or null when `userId` is not a member of `tenantId`. ONE statement: the rows
+ * are left-joined to the membership, so no membership means no row at all, and a member
+ * without preferences is one row of nulls.
+ */
+export async function listMemberPreferences(
+  { db, t }: Database,
+  tenantId: string,
+  userId: string,
+): Promise<PreferenceRow[] | null> {
+  const m = t.tenantMemberships;
+  const p = t.userNotificationPreferences;
+  const rows = await db
+    .select(preferenceProjection(t))
+    .from(m)
+    .leftJoin(p, and(eq(p.userId, m.userId), inArray(p.scopeId, [scopeIdOf(null), tenantId])))
+    .where(and(eq(m.tenantId, tenantId), eq(m.userId, userId)))
+    .orderBy(asc(p.scopeId), asc(p.channel), asc(p.category));
+  if (rows.length === 0) return null;
+  return rows.filter((r): r is PreferenceRow => r.channel !== null);
 }

@@ -140,3 +140,26 @@ export function revokeOtherSessions(
     : and(eq(s.userId, userId), isNull(s.revokedAt));
   return db.update(s).set({ revokedAt: now }).where(others);
 }
+
+/**
+ * Introspection of a bearer token for a tenant's service (RFC 7662 style), in ONE statement:
+ * the live session with the user's role in `tenantId` (null for a non-member). A pure read: it
+ * never touches `last_seen_at` or the expiry, so introspection does not keep a session alive.
+ */
+export async function introspectSession(
+  { db, t }: Database,
+  token: string,
+  tenantId: string,
+  now: Date,
+): Promise<{ userId: string; sessionId: string; aal: number; expiresAt: Date; role: string | null } | null> {
+  if (!TOKEN_SHAPE.test(token)) return null;
+  const s = t.userSessions;
+  const m = t.tenantMemberships;
+  const [row] = await db
+    .select({ sessionId: s.id, userId: s.userId, aal: s.aal, expiresAt: s.expiresAt, role: m.role })
+    .from(s)
+    .leftJoin(m, and(eq(m.userId, s.userId), eq(m.tenantId, tenantId)))
+    .where(and(eq(s.tokenHash, await sha256Hex(token)), live(t, now)))
+    .limit(1);
+  return row ?? null;
+}

@@ -220,3 +220,35 @@ export async function sumDailyTotals(
     .groupBy(u.periodStart);
   return new Map(rows.map((r) => [String(r.periodStart), Number(r.total)]));
 }
+
+/**
+ * Daily totals in [from, to] of one member of `tenantId` (as sumDailyTotals), or null when
+ * `userId` is not a member. ONE statement: the counters are left-joined to the membership, so
+ * no membership means no row, and a member without usage is one row of nulls.
+ */
+export async function sumMemberDailyTotals(
+  { db, t }: Database,
+  q: { tenantId: string; userId: string; feature?: string | undefined; from: string; to: string },
+): Promise<Map<string, number> | null> {
+  const m = t.tenantMemberships;
+  const u = t.usageCounters;
+  const rows = await db
+    .select({ periodStart: u.periodStart, total: sql<string | number | null>`sum(${u.total})` })
+    .from(m)
+    .leftJoin(
+      u,
+      and(
+        eq(u.userId, m.userId),
+        eq(u.scopeId, scopeIdOf(q.tenantId)),
+        q.feature ? eq(u.feature, q.feature) : undefined,
+        gte(u.periodStart, q.from),
+        lte(u.periodStart, q.to),
+      ),
+    )
+    .where(and(eq(m.tenantId, q.tenantId), eq(m.userId, q.userId)))
+    .groupBy(u.periodStart);
+  if (rows.length === 0) return null;
+  return new Map(
+    rows.filter((r) => r.periodStart !== null).map((r) => [String(r.periodStart), Number(r.total)]),
+  );
+}

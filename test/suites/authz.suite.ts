@@ -72,6 +72,16 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
   },
   { method: "POST", path: "/v1/usage", json: { feature: "api", quantity: 1, tenantId: TENANT } },
   { method: "GET", path: "/v1/usage", query: `feature=api&tenantId=${TENANT}` },
+  { method: "POST", path: "/v1/tenants/{tenantId}/api-keys", json: { name: "k", scopes: ["usage:read"] } },
+  { method: "GET", path: "/v1/tenants/{tenantId}/api-keys" },
+  { method: "DELETE", path: "/v1/tenants/{tenantId}/api-keys/{apiKeyId}" },
+  // Service routes take tenant API keys, never sessions (service-access.suite.ts covers keys).
+  { method: "POST", path: "/v1/service/introspect", json: { token: "x" } },
+  { method: "POST", path: "/v1/service/usage", json: { userId: ID, feature: "api", quantity: 1 } },
+  { method: "GET", path: "/v1/service/usage" },
+  { method: "GET", path: "/v1/service/users/{userId}/notification-preferences" },
+  { method: "GET", path: "/v1/service/users/{userId}/consents" },
+  { method: "GET", path: "/v1/service/security-events" },
 ];
 
 function build(route: ProtectedRoute, tenantId: string) {
@@ -81,7 +91,8 @@ function build(route: ProtectedRoute, tenantId: string) {
       .replace("{id}", ID)
       .replace("{userId}", ID)
       .replace("{factorId}", ID)
-      .replace("{invitationId}", ID);
+      .replace("{invitationId}", ID)
+      .replace("{apiKeyId}", ID);
   const path = fill(route.path) + (route.query ? `?${fill(route.query)}` : "");
   const json = route.json === undefined ? undefined : JSON.parse(fill(JSON.stringify(route.json)));
   return { path, json };

@@ -1,7 +1,7 @@
 /**
  * Nothing secret is stored in plain form: after flows that handle passwords, session,
- * challenge and reset tokens, TOTP secrets, recovery codes, IPs and user agents, every table of
- * the database is scanned for those values.
+ * challenge and reset tokens, tenant API keys, TOTP secrets, recovery codes, IPs and user
+ * agents, every table of the database is scanned for those values.
  */
 import { expect, it } from "vitest";
 import { dumpTables, findInDump } from "../support/db-audit";
@@ -44,6 +44,28 @@ export function plaintextSuite(h: () => Harness): void {
       201,
     );
     secrets.push(await invitationToken(m, invitee));
+    // A tenant API key, shown once, then used (introspection, a service usage write).
+    const apiKey = await expectStatus(
+      client(user.token).v1.tenants[":tenantId"]["api-keys"].$post({
+        param: { tenantId },
+        json: { name: "probe", scopes: ["sessions:introspect", "usage:write"] },
+      }),
+      201,
+    );
+    secrets.push(apiKey.key);
+    const introspected = await expectStatus(
+      client(apiKey.key).v1.service.introspect.$post({ json: { token: user.token } }),
+      200,
+    );
+    expect(introspected.active).toBe(true);
+    await expectStatus(
+      client(apiKey.key).v1.service.usage.$post({
+        header: { "idempotency-key": "probe-1" },
+        json: { userId: user.userId, feature: "probe", quantity: 1 },
+      }),
+      200,
+    );
+    await m.settle();
     const enrolled = await enrollTotp(m, user);
     secrets.push(enrolled.secret, ...enrolled.recoveryCodes);
     m.clock.advance(STEP_MS);

@@ -221,6 +221,63 @@ export function sessionsSuite(h: () => Harness): void {
     expect(again.passwordResetTokens).toBe(0);
   });
 
+  it("keeps events and consents forever by default, and applies a configured retention", async () => {
+    const DAY = 24 * 3600 * 1000;
+    const dev = makeHarness({ backend: h().backend, open: h().open });
+    const start = Date.now();
+    dev.clock.set(start);
+    const user = await signUp(dev);
+    let token = user.token;
+    const consent = (policy: string, decision: "granted" | "revoked") =>
+      expectStatus(api(dev, token).v1.consents.$post({ json: { policy, version: "1", decision } }), 201);
+    const superseded = await consent("terms", "granted");
+    const untouched = await consent("marketing", "granted");
+    dev.clock.set(start + DAY);
+    token = (await loginSession(dev, user.email)).token;
+    const replaced = await consent("terms", "revoked");
+    dev.clock.set(start + 40 * DAY);
+    token = (await loginSession(dev, user.email)).token;
+    const recent = await consent("terms", "granted");
+
+    const { db, t } = dev.open();
+    const { eq } = await import("drizzle-orm");
+    const events = () =>
+      db
+        .select({ id: t.securityEvents.id })
+        .from(t.securityEvents)
+        .where(eq(t.securityEvents.userId, user.userId));
+    const consentIds = async () =>
+      (
+        await db
+          .select({ id: t.userConsents.id })
+          .from(t.userConsents)
+          .where(eq(t.userConsents.userId, user.userId))
+      )
+        .map((r) => r.id)
+        .sort();
+    const eventsBefore = (await events()).length;
+    expect(eventsBefore).toBeGreaterThanOrEqual(5);
+
+    // No retention configured: nothing of either is deleted, however old.
+    const none = await sweepExpired(dev.open(), new Date(dev.clock.now()));
+    expect([none.securityEvents, none.consents]).toEqual([0, 0]);
+    expect(await events()).toHaveLength(eventsBefore);
+
+    // 30 days: the old events go; of the old consents only the superseded ones ("marketing" is
+    // older but still the decision in force, so it stays).
+    const swept = await sweepExpired(dev.open(), new Date(dev.clock.now()), {
+      securityEventRetentionMs: 30 * DAY,
+      consentRetentionMs: 30 * DAY,
+    });
+    expect(swept.consents).toBe(2);
+    expect(await consentIds()).toEqual([untouched.consent.id, recent.consent.id].sort());
+    expect(await consentIds()).not.toContain(superseded.consent.id);
+    expect(await consentIds()).not.toContain(replaced.consent.id);
+    // Only the sign-in and the consent of day 40 are younger than 30 days.
+    expect(await events()).toHaveLength(2);
+    expect(swept.securityEvents).toBe(eventsBefore - 2);
+  });
+
   it("has no outbox route outside development", async () => {
     const res = await call(h(), "GET", "/v1/dev/outbox?to=a@example.test");
     expect(res.status).toBe(404);

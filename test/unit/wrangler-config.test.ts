@@ -4,11 +4,12 @@
  * The top level is what a bare `wrangler deploy` uploads, under the production Worker name: it
  * must never be the development environment, which mounts /v1/dev/outbox (reset tokens).
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { loadConfig } from "../../functions/config";
+import { migrateArgs, wranglerDevArgs } from "../../scripts/dev-args.mjs";
+import { DOCS_ASSET_FILES } from "../../scripts/docs-assets.mjs";
 
 const root = join(import.meta.dirname, "../..");
 const configPath = join(root, "wrangler.toml");
@@ -40,9 +41,23 @@ describe("wrangler.toml", () => {
   });
 
   it("`npm run dev` selects the development environment for migrations and for wrangler dev", () => {
-    const script = readFileSync(join(root, "scripts/dev.mjs"), "utf8");
-    expect(script).toMatch(/const environment = \["--env", "development"\];/);
-    expect(script).toMatch(/\[wrangler, "d1", "migrations", "apply", "DB", "--local", \.\.\.environment\]/);
-    expect(script).toMatch(/\[wrangler, "dev", \.\.\.environment,/);
+    const environment = ["--env", "development"];
+    const follows = (args: string[]) => args.some((a, i) => a === "--env" && args[i + 1] === environment[1]);
+    expect(follows(migrateArgs([]))).toBe(true);
+    expect(follows(wranglerDevArgs([], {}))).toBe(true);
+    expect(migrateArgs([]).slice(0, 5)).toEqual(["d1", "migrations", "apply", "DB", "--local"]);
+  });
+
+  it("serves the /docs page's files as static assets in every environment, the Worker first elsewhere", () => {
+    for (const env of [undefined, "development", "preview", "production"]) {
+      const config = read(env);
+      expect(config.assets?.directory, String(env)).toBe("./public");
+      // Every path but the assets runs the Worker: no file under public/ can shadow a route.
+      expect(config.assets?.run_worker_first, String(env)).toEqual([
+        "/*",
+        ...DOCS_ASSET_FILES.map((name) => `!/docs/assets/${name}`),
+      ]);
+      expect(config.build.command, String(env)).toBe("node scripts/docs-assets.mjs");
+    }
   });
 });
