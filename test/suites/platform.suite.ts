@@ -142,6 +142,15 @@ export function platformSuite(h: () => Harness): void {
       "get /v1/usage",
       "get /v1/security-events",
       "get /v1/tenants/{tenantId}/security-events",
+      "post /v1/tenants/{tenantId}/api-keys",
+      "get /v1/tenants/{tenantId}/api-keys",
+      "delete /v1/tenants/{tenantId}/api-keys/{apiKeyId}",
+      "post /v1/service/introspect",
+      "post /v1/service/usage",
+      "get /v1/service/usage",
+      "get /v1/service/users/{userId}/notification-preferences",
+      "get /v1/service/users/{userId}/consents",
+      "get /v1/service/security-events",
     ];
     const documented = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(
       ([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`),
