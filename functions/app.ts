@@ -13,6 +13,7 @@ import { authRoutes } from "./routes/auth";
 import { consentRoutes } from "./routes/consents";
 import { devRoutes } from "./routes/dev";
 import { emailRoutes } from "./routes/email";
+import { invitationRoutes } from "./routes/invitations";
 import { meRoutes } from "./routes/me";
 import { mfaRoutes } from "./routes/mfa";
 import { mfaChallengeRoutes } from "./routes/mfa-challenge";
@@ -43,6 +44,7 @@ function mountAllRoutes(app: OpenAPIHono<AppEnv>) {
     .route("/v1/mfa/webauthn", webauthnMfaRoutes)
     .route("/v1/tenants", tenantRoutes)
     .route("/v1/tenants", apiKeyRoutes)
+    .route("/v1/invitations", invitationRoutes)
     .route("/v1/consents", consentRoutes)
     .route("/v1/notification-preferences", notificationPreferenceRoutes)
     .route("/v1/usage", usageRoutes)

@@ -56,6 +56,8 @@ export interface Config {
   emailVerification: "restricted" | "required" | "off";
   /** Lifetime of verification and email-change links (24 h). */
   emailTokenTtlMs: number;
+  /** Lifetime of a tenant invitation (7 days). */
+  invitationTtlMs: number;
   outbox: {
     /** Attempts before a message is marked failed. */
     maxAttempts: number;
@@ -200,6 +202,7 @@ const EnvSchema = z.object({
   RESEND_API_URL: z.url().default("https://api.resend.com"),
   EMAIL_VERIFICATION: z.enum(["restricted", "required", "off"]).default("restricted"),
   EMAIL_TOKEN_TTL_SECONDS: int(60).default(86_400),
+  INVITATION_TTL_HOURS: int(1).default(168),
   OUTBOX_MAX_ATTEMPTS: int(1).default(8),
   OUTBOX_RETRY_BASE_SECONDS: int(1).default(30),
   OUTBOX_RETENTION_DAYS: int(1).default(7),
@@ -334,6 +337,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
     mail: mailConfig(e),
     emailVerification: e.EMAIL_VERIFICATION,
     emailTokenTtlMs: e.EMAIL_TOKEN_TTL_SECONDS * 1000,
+    invitationTtlMs: e.INVITATION_TTL_HOURS * HOUR,
     outbox: {
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
       retryBaseMs: e.OUTBOX_RETRY_BASE_SECONDS * 1000,

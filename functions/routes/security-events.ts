@@ -7,7 +7,7 @@ import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonResponse, Uuid } from "../http/schemas";
 import { SECURITY_EVENT_TYPES } from "../security-events";
-import { listSecurityEvents, securityEventView } from "../stores/security-events";
+import { listSecurityEvents, securityEventView, tenantSecurityEventView } from "../stores/security-events";
 
 const EventSchema = z
   .object({
@@ -24,6 +24,19 @@ const EventSchema = z
 const EventPage = z
   .object({ events: z.array(EventSchema), nextCursor: z.string().nullable() })
   .openapi("SecurityEventPage");
+const TenantEventPage = z
+  .object({
+    events: z.array(
+      EventSchema.extend({
+        actorUserId: z
+          .string()
+          .nullable()
+          .openapi({ description: "Who acted; null when nobody signed in did" }),
+      }).openapi("TenantSecurityEvent"),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("TenantSecurityEventPage");
 const EventsQuery = PageQuery.extend({ type: z.enum(SECURITY_EVENT_TYPES).optional() });
 
 /** One page of a feed's events, newest first, as answered. */
@@ -35,7 +48,8 @@ async function eventPage(
   const { items, nextCursor } = await fetchPage(q, (window) =>
     listSecurityEvents(scope.db, feed, { type: q.type, ...window }),
   );
-  return json({ events: items.map(securityEventView), nextCursor });
+  const view = "tenantId" in feed ? tenantSecurityEventView : securityEventView;
+  return json({ events: items.map(view), nextCursor });
 }
 
 const ownEvents = defineRoute(
@@ -59,7 +73,7 @@ const tenantEvents = defineRoute(
     summary: "A tenant's security events (owner/admin), newest first",
     security: [{ bearer: [] }],
     request: { params: z.object({ tenantId: Uuid }), query: EventsQuery },
-    responses: { 200: jsonResponse("Events", EventPage) },
+    responses: { 200: jsonResponse("Events", TenantEventPage) },
     errors: [...TENANT_ERRORS],
   },
   async (scope, { params, query }) => {

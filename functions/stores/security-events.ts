@@ -13,6 +13,7 @@ const securityEventProjection = (t: Schema) => ({
   createdAt: t.securityEvents.createdAt,
   requestId: t.securityEvents.requestId,
   tenantId: t.securityEvents.tenantId,
+  actorUserId: t.securityEvents.actorUserId,
   ipHash: t.securityEvents.ipHash,
   userAgentHash: t.securityEvents.userAgentHash,
   metadata: t.securityEvents.metadata,
@@ -20,8 +21,14 @@ const securityEventProjection = (t: Schema) => ({
 
 export type ListedSecurityEvent = Awaited<ReturnType<typeof listSecurityEvents>>[number];
 
-export function securityEventView(e: ListedSecurityEvent) {
+/** An event of the caller's own feed. */
+export function securityEventView({ actorUserId: _, ...e }: ListedSecurityEvent) {
   return { ...e, createdAt: e.createdAt.toISOString(), metadata: (e.metadata ?? {}) as object };
+}
+
+/** An event of a tenant's feed: also who acted (null when nobody signed in did). */
+export function tenantSecurityEventView(e: ListedSecurityEvent) {
+  return { ...securityEventView(e), actorUserId: e.actorUserId };
 }
 
 /** Inserts one event row only when `where` finds a row of `from` (the change it records happened). */

@@ -1,5 +1,5 @@
 /** Tenants and their memberships. */
-import { and, asc, count, eq, isNull, ne, or, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 
 export type TenantRole = "owner" | "admin" | "member";
@@ -53,6 +53,70 @@ export async function findMembership(
   return row ?? null;
 }
 
+/** The live (not deleted) tenant `tenantId`, or null. */
+export async function findTenant({ db, t }: Database, tenantId: string): Promise<TenantRow | null> {
+  const a = t.tenantAccounts;
+  const [row] = await db
+    .select(tenantProjection(t))
+    .from(a)
+    .where(and(eq(a.id, tenantId), isNull(a.deletedAt)))
+    .limit(1);
+  return row ?? null;
+}
+
+/**
+ * Takes the tenant row's lock for the rest of the batch (Postgres: a row lock held to commit;
+ * SQLite serializes writers anyway). Batches that must not interleave for one tenant start with
+ * it: membership and role changes (the owner count), invitation accept, revoke and replace (the
+ * invitation row decides), and the tenant's deletion. Under READ COMMITTED each later statement
+ * of the batch then sees what the other batch committed.
+ */
+export function lockTenant(db: Db, t: Schema, tenantId: string): Query {
+  const a = t.tenantAccounts;
+  return db
+    .update(a)
+    .set({ name: sql`${a.name}` })
+    .where(eq(a.id, tenantId));
+}
+
+/** Update of a live tenant's name and/or MFA policy (for a batch); returns the tenant as changed. */
+export function updateTenant(
+  db: Db,
+  t: Schema,
+  tenantId: string,
+  patch: { name?: string | undefined; requireMfa?: boolean | undefined },
+) {
+  const a = t.tenantAccounts;
+  const set = {
+    ...(patch.name !== undefined ? { name: patch.name } : {}),
+    ...(patch.requireMfa !== undefined ? { requireMfa: patch.requireMfa } : {}),
+  };
+  return db
+    .update(a)
+    .set(set)
+    .where(and(eq(a.id, tenantId), isNull(a.deletedAt)))
+    .returning(tenantProjection(t));
+}
+
+/**
+ * The statements that delete a tenant (for a batch, after lockTenant): the row stays as a
+ * tombstone (name erased, `deleted_at` set) for the consent records and security events that
+ * reference it and are kept as evidence; memberships, pending invitations and the tenant's
+ * notification preferences and usage counters go.
+ */
+export function tombstoneTenant(db: Db, t: Schema, tenantId: string, now: Date) {
+  return [
+    db
+      .update(t.tenantAccounts)
+      .set({ name: "", deletedAt: now })
+      .where(and(eq(t.tenantAccounts.id, tenantId), isNull(t.tenantAccounts.deletedAt))),
+    db.delete(t.tenantMemberships).where(eq(t.tenantMemberships.tenantId, tenantId)),
+    db.delete(t.tenantInvitations).where(eq(t.tenantInvitations.tenantId, tenantId)),
+    db.delete(t.userNotificationPreferences).where(eq(t.userNotificationPreferences.tenantId, tenantId)),
+    db.delete(t.usageCounters).where(eq(t.usageCounters.tenantId, tenantId)),
+  ] as const;
+}
+
 /** Insert of a new tenant row (for a batch with its first owner's membership). */
 export function insertTenant(db: Db, t: Schema, row: TenantRow): Query {
   return db.insert(t.tenantAccounts).values(row);
@@ -82,22 +146,108 @@ export function listMemberships(
     .orderBy(asc(a.id));
 }
 
+/** A member as the member list shows it. */
+export interface MemberRow {
+  userId: string;
+  email: string;
+  displayName: string | null;
+  role: TenantRole;
+  joinedAt: Date;
+  mfaEnabled: boolean;
+}
+
+export function memberView(m: MemberRow) {
+  return { ...m, joinedAt: m.joinedAt.toISOString() };
+}
+
+/** The tenant's members with their account's address, name and whether it has a verified factor; one statement. */
+export function listMembers({ db, t }: Database, tenantId: string): Promise<MemberRow[]> {
+  const m = t.tenantMemberships;
+  const u = t.users;
+  const f = t.userMfaMethods;
+  return db
+    .select({
+      userId: m.userId,
+      email: u.email,
+      displayName: u.displayName,
+      role: m.role,
+      joinedAt: m.createdAt,
+      // Postgres answers a boolean, SQLite 0/1.
+      mfaEnabled:
+        sql<boolean>`exists (select 1 from ${f} where ${f.userId} = ${m.userId} and ${f.status} = 'verified')`.mapWith(
+          Boolean,
+        ),
+    })
+    .from(m)
+    .innerJoin(u, eq(u.id, m.userId))
+    .where(eq(m.tenantId, tenantId))
+    .orderBy(asc(m.createdAt), asc(m.userId));
+}
+
+/** True when an account with this (normalised) email is a member of the tenant. */
+export async function isMemberEmail({ db, t }: Database, tenantId: string, email: string): Promise<boolean> {
+  const m = t.tenantMemberships;
+  const [row] = await db
+    .select({ userId: m.userId })
+    .from(m)
+    .innerJoin(t.users, eq(t.users.id, m.userId))
+    .where(and(eq(m.tenantId, tenantId), eq(t.users.email, email)))
+    .limit(1);
+  return row !== undefined;
+}
+
+/** "Some member other than `userId` is an owner of the tenant", for a statement's WHERE. */
+function anotherOwner(t: Schema, tenantId: string, userId: string): SQL {
+  // Inside the subquery the table name binds to the subquery's own FROM.
+  const others = t.tenantMemberships;
+  return sql`exists (select 1 from ${others} where ${and(
+    eq(others.tenantId, tenantId),
+    eq(others.role, "owner"),
+    ne(others.userId, userId),
+  )})`;
+}
+
 /**
- * Adds the account with `email` to the tenant. The primary key (tenant, user) decides between
- * concurrent adds of one user: exactly one inserts, the others get "already_member".
+ * Gives member `userId` the role `role`, unless that would leave the tenant without an owner or
+ * the caller (`actorId`) no longer holds one of `actorRoles`: one conditional UPDATE after the
+ * tenant row's lock, so two owners demoting each other at once serialize and the second sees
+ * the first's change (one owner stays). Returns false when nothing changed.
  */
-export async function insertMemberByEmail(
-  { db, t }: Database,
-  m: { tenantId: string; email: string; role: TenantRole; now: Date },
-): Promise<{ userId: string } | "no_account" | "already_member"> {
-  const [user] = await db.select({ id: t.users.id }).from(t.users).where(eq(t.users.email, m.email)).limit(1);
-  if (!user) return "no_account";
-  const added = await db
-    .insert(t.tenantMemberships)
-    .values({ tenantId: m.tenantId, userId: user.id, role: m.role, createdAt: m.now })
-    .onConflictDoNothing()
-    .returning({ userId: t.tenantMemberships.userId });
-  return added.length === 1 ? { userId: user.id } : "already_member";
+export async function changeMemberRole(
+  database: Database,
+  change: {
+    tenantId: string;
+    userId: string;
+    role: TenantRole;
+    actorId: string;
+    actorRoles: readonly TenantRole[];
+  },
+): Promise<boolean> {
+  const { t } = database;
+  const m = t.tenantMemberships;
+  const actor = t.tenantMemberships;
+  const { tenantId, userId, role } = change;
+  const [, changed] = await database.atomic((db) => [
+    lockTenant(db, t, tenantId),
+    db
+      .update(m)
+      .set({ role })
+      .where(
+        and(
+          eq(m.tenantId, tenantId),
+          eq(m.userId, userId),
+          // Demoting an owner needs another owner to stay.
+          role === "owner" ? undefined : or(ne(m.role, "owner"), anotherOwner(t, tenantId, userId)),
+          sql`exists (select 1 from ${actor} where ${and(
+            eq(actor.tenantId, tenantId),
+            eq(actor.userId, change.actorId),
+            inArray(actor.role, [...change.actorRoles]),
+          )})`,
+        ),
+      )
+      .returning({ userId: m.userId }),
+  ]);
+  return changed.length === 1;
 }
 
 /**
@@ -112,29 +262,19 @@ export async function deleteMembership(
 ): Promise<boolean> {
   const { t } = database;
   const m = t.tenantMemberships;
-  const [, removed] = await database.atomic((db) => {
-    const otherOwners = db
-      .select({ n: count() })
-      .from(m)
-      .where(and(eq(m.tenantId, tenantId), eq(m.role, "owner"), ne(m.userId, userId)));
-    return [
-      // Takes the tenant row's lock on Postgres so two owners removing each other serialize and
-      // the second sees the first's delete (SQLite serializes writers anyway).
-      db
-        .update(t.tenantAccounts)
-        .set({ name: sql`${t.tenantAccounts.name}` })
-        .where(eq(t.tenantAccounts.id, tenantId)),
-      db
-        .delete(m)
-        .where(
-          and(
-            eq(m.tenantId, tenantId),
-            eq(m.userId, userId),
-            or(ne(m.role, "owner"), sql`(${otherOwners}) > 0`),
-          ),
-        )
-        .returning({ userId: m.userId }),
-    ] as const;
-  });
+  // After the tenant row's lock, so two owners removing each other serialize (see lockTenant).
+  const [, removed] = await database.atomic((db) => [
+    lockTenant(db, t, tenantId),
+    db
+      .delete(m)
+      .where(
+        and(
+          eq(m.tenantId, tenantId),
+          eq(m.userId, userId),
+          or(ne(m.role, "owner"), anotherOwner(t, tenantId, userId)),
+        ),
+      )
+      .returning({ userId: m.userId }),
+  ]);
   return removed.length === 1;
 }

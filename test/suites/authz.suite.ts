@@ -5,8 +5,9 @@
  * forgotten here.
  */
 import { expect, it } from "vitest";
-import { createTenant, signUp } from "../support/fixtures";
-import { call, type Harness } from "../support/harness";
+import { addMember, createTenant, signUp } from "../support/fixtures";
+import { api, call, expectStatus, type Harness } from "../support/harness";
+import { enrollTotp } from "../support/mfa";
 
 interface ProtectedRoute {
   method: string;
@@ -36,12 +37,20 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
   },
   { method: "POST", path: "/v1/tenants", json: { name: "x" } },
   { method: "GET", path: "/v1/tenants" },
+  { method: "GET", path: "/v1/tenants/{tenantId}" },
+  { method: "PATCH", path: "/v1/tenants/{tenantId}", json: { name: "renamed" } },
+  { method: "GET", path: "/v1/tenants/{tenantId}/members" },
+  { method: "PATCH", path: "/v1/tenants/{tenantId}/members/{userId}", json: { role: "member" } },
+  { method: "DELETE", path: "/v1/tenants/{tenantId}/members/{userId}" },
   {
     method: "POST",
-    path: "/v1/tenants/{tenantId}/members",
+    path: "/v1/tenants/{tenantId}/invitations",
     json: { email: "a@example.test", role: "member" },
   },
-  { method: "DELETE", path: "/v1/tenants/{tenantId}/members/{userId}" },
+  { method: "GET", path: "/v1/tenants/{tenantId}/invitations" },
+  { method: "DELETE", path: "/v1/tenants/{tenantId}/invitations/{invitationId}" },
+  { method: "POST", path: "/v1/invitations/accept", json: { token: "not-a-live-token" } },
+  { method: "DELETE", path: "/v1/tenants/{tenantId}" },
   { method: "GET", path: "/v1/security-events" },
   { method: "GET", path: "/v1/tenants/{tenantId}/security-events" },
   { method: "POST", path: "/v1/mfa/totp", json: {} },
@@ -84,6 +93,7 @@ function build(route: ProtectedRoute, tenantId: string) {
       .replace("{id}", ID)
       .replace("{userId}", ID)
       .replace("{factorId}", ID)
+      .replace("{invitationId}", ID)
       .replace("{apiKeyId}", ID);
   const path = fill(route.path) + (route.query ? `?${fill(route.query)}` : "");
   const json = route.json === undefined ? undefined : JSON.parse(fill(JSON.stringify(route.json)));
@@ -157,6 +167,44 @@ export function authzSuite(h: () => Harness): void {
         expect(res.status, `${route.method} ${path}`).toBe(403);
         expect(res.body.code).toBe("forbidden");
       }
+    }
+  });
+  it("answers 403 tenant_mfa_required below aal 2 in a tenant that requires MFA, and lets aal 2 through", async () => {
+    const owner = await signUp(h());
+    const member = await signUp(h());
+    const tenantId = await createTenant(h(), owner);
+    await addMember(h(), tenantId, owner, member, "admin");
+    // The first verified factor upgrades the owner's session to aal 2.
+    await enrollTotp(h(), owner);
+    await expectStatus(
+      api(h(), owner.token).v1.tenants[":tenantId"].$patch({
+        param: { tenantId },
+        json: { requireMfa: true },
+      }),
+      200,
+    );
+    const scoped = routes.filter(isTenantScoped);
+    for (const route of scoped) {
+      const { path, json } = build(route, tenantId);
+      const res = await call(h(), route.method, path, {
+        token: member.token,
+        ...(json !== undefined ? { json } : {}),
+      });
+      expect(res.status, `aal 1 ${route.method} ${path}`).toBe(403);
+      expect(res.body.code, `aal 1 ${route.method} ${path}`).toBe("tenant_mfa_required");
+    }
+    // Every one of them admits the owner's aal-2 session: its own answer (404 for the placeholder
+    // member and invitation ids), never a refusal. Deleting the tenant comes last: it succeeds.
+    const deletion = (r: ProtectedRoute) => r.method === "DELETE" && r.path === "/v1/tenants/{tenantId}";
+    for (const route of [...scoped.filter((r) => !deletion(r)), ...scoped.filter(deletion)]) {
+      const { path, json } = build(route, tenantId);
+      const res = await call(h(), route.method, path, {
+        token: owner.token,
+        ...(json !== undefined ? { json } : {}),
+      });
+      expect([200, 201, 204, 404], `aal 2 ${route.method} ${path} ${JSON.stringify(res.body)}`).toContain(
+        res.status,
+      );
     }
   });
 }

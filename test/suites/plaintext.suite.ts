@@ -6,7 +6,14 @@
  */
 import { expect, it } from "vitest";
 import { dumpTables, findInDump } from "../support/db-audit";
-import { bearerToken, devOutbox, latestMessage, signUp } from "../support/fixtures";
+import {
+  bearerToken,
+  devOutbox,
+  invitationToken,
+  latestMessage,
+  signUp,
+  uniqueEmail,
+} from "../support/fixtures";
 import { api, DEFAULT_TEST_IP, expectStatus, type Harness, makeHarness } from "../support/harness";
 import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
 import { SoftAuthenticator } from "../support/webauthn";
@@ -36,6 +43,16 @@ export function plaintextSuite(h: () => Harness): void {
       }),
       201,
     );
+    // A pending invitation: its token is stored hashed only (the address, like an account's, in clear).
+    const invitee = uniqueEmail("invited");
+    await expectStatus(
+      client(user.token).v1.tenants[":tenantId"].invitations.$post({
+        param: { tenantId },
+        json: { email: invitee, role: "member" },
+      }),
+      201,
+    );
+    secrets.push(await invitationToken(m, invitee));
     // A tenant API key, shown once, then used (introspection, a service usage write).
     const apiKey = await expectStatus(
       client(user.token).v1.tenants[":tenantId"]["api-keys"].$post({

@@ -114,7 +114,14 @@ export async function createTenant(h: Harness, owner: SignedUp, name = "Acme"): 
   return res.tenant.id;
 }
 
-/** Adds `member` to the tenant (the caller must be owner/admin). */
+/** The token of the newest invitation message to `email`. */
+export async function invitationToken(h: Harness, email: string): Promise<string> {
+  const message = await latestMessage(h, email, "tenant_invitation");
+  if (!message?.payload.token) throw new Error(`no invitation message to ${email}`);
+  return message.payload.token;
+}
+
+/** Adds `member` to the tenant the way a client does: `by` (owner/admin) invites, `member` accepts. */
 export async function addMember(
   h: Harness,
   tenantId: string,
@@ -122,11 +129,15 @@ export async function addMember(
   member: SignedUp,
   role: "admin" | "member" = "member",
 ): Promise<void> {
-  const res = await call(h, "POST", `/v1/tenants/${tenantId}/members`, {
-    token: by.token,
-    json: { email: member.email, role },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  await expectStatus(
+    api(h, by.token).v1.tenants[":tenantId"].invitations.$post({
+      param: { tenantId },
+      json: { email: member.email, role },
+    }),
+    201,
+  );
+  const token = await invitationToken(h, member.email);
+  await expectStatus(api(h, member.token).v1.invitations.accept.$post({ json: { token } }), 200);
 }
 
 /** A message as the development outbox shows it (the route is left out of the typed client). */

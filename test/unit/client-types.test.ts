@@ -21,9 +21,9 @@ describe("AppType (compile time)", () => {
     }>();
     type SeriesQuery = InferRequestType<typeof api.v1.usage.$get>["query"];
     expectTypeOf<SeriesQuery["granularity"]>().toEqualTypeOf<"day" | "month" | undefined>();
-    type AddMember = InferRequestType<(typeof api.v1.tenants)[":tenantId"]["members"]["$post"]>;
-    expectTypeOf<AddMember["param"]>().toEqualTypeOf<{ tenantId: string }>();
-    expectTypeOf<AddMember["json"]["role"]>().toEqualTypeOf<"admin" | "member">();
+    type Invite = InferRequestType<(typeof api.v1.tenants)[":tenantId"]["invitations"]["$post"]>;
+    expectTypeOf<Invite["param"]>().toEqualTypeOf<{ tenantId: string }>();
+    expectTypeOf<Invite["json"]["role"]>().toEqualTypeOf<"admin" | "member">();
   });
 
   it("types each declared status's body: the resource on success, a problem document on errors", () => {
