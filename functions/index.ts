@@ -1,6 +1,11 @@
 /**
  * Cloudflare Workers entry (`wrangler dev`, `wrangler deploy`). Database: DATABASE_URL when set
- * (Neon Postgres, or libSQL over HTTP), else the D1 binding `DB` (platform/worker.ts).
+ * (Neon Postgres only), else the D1 binding `DB` (platform/worker-database.ts).
+ *
+ * The bundle (`npm run build`, budget in scripts/build.mjs) holds only what Workers run: no
+ * libSQL, Nodemailer or Swagger UI, and no OpenAPI generator: wrangler.toml aliases
+ * @hono/zod-openapi to platform/worker-openapi.ts (plain Hono routing) and the document is a
+ * static asset built with the bundle (public/openapi.json).
  *
  * Mail: a request's queued messages are sent in `ctx.waitUntil` after its response (the
  * request-context middleware); the cron trigger runs the periodic pass (sweep, then the outbox

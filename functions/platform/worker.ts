@@ -1,34 +1,25 @@
 /**
  * Cloudflare Workers → AppDeps, shared by the full Worker (functions/index.ts) and the per-route
- * Workers (functions/standalone/). Database: DATABASE_URL when set (Neon Postgres, or libSQL
- * over HTTP), else the D1 binding `DB`.
+ * Workers (functions/standalone/). Database: DATABASE_URL when set (Neon Postgres only), else the
+ * D1 binding `DB` (platform/worker-database.ts). Nothing here may import a Node-only module or
+ * platform/database-url.ts (libSQL): whatever this module reaches ships in the Worker bundle.
  */
 import type { Database } from "../../db/database";
-import { d1Database } from "../../db/dialect";
 import { loadConfig } from "../config";
 import type { AppDeps } from "../context";
-import { databaseOpener } from "./database-url";
 import { rateLimiterFactory } from "./rate-limiter";
+import { workerDatabase } from "./worker-database";
 
 /** The Worker's bindings: D1 as `DB`, or DATABASE_URL; every other variable and secret as strings. */
 export interface WorkerEnv {
   DB?: D1Database;
   DATABASE_URL?: string;
-  DATABASE_AUTH_TOKEN?: string;
   [name: string]: unknown;
 }
 
 /** Opens the Worker's database for one request or one cron run. */
 export function workerDatabaseOpener(env: WorkerEnv): () => Database {
-  const { DB } = env;
-  if (env.DATABASE_URL) {
-    return databaseOpener(env.DATABASE_URL, {
-      perRequest: true,
-      ...(env.DATABASE_AUTH_TOKEN ? { authToken: env.DATABASE_AUTH_TOKEN } : {}),
-    });
-  }
-  if (DB) return () => d1Database(DB);
-  throw new Error("no database: set DATABASE_URL or bind a D1 database as DB");
+  return workerDatabase(env);
 }
 
 /** Turns a Workers environment into the app's dependencies (once per isolate). */
