@@ -3,7 +3,7 @@
  * their platform's environment (Workers bindings, process.env) to `loadConfig`; tests build a
  * Config directly. Parsed once per isolate/process, never per request.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { RateRule } from "./ratelimit/types";
 
 const MINUTE = 60_000;

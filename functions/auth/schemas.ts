@@ -1,5 +1,5 @@
 /** Schemas shared by the identity routes (request fields and answer shapes). */
-import { z } from "@hono/zod-openapi";
+import * as z from "../http/zod";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../lib/password";
 
 /** Trimmed, lowercased, at most 254 characters (RFC 5321 path limit), then a syntax check. */

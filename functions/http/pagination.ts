@@ -2,8 +2,8 @@
  * Cursor pagination for lists that grow without bound. Rows have UUIDv7 ids, so "newest first"
  * is `ORDER BY id DESC` and the cursor is the last id served (base64url, opaque to clients).
  */
-import { z } from "@hono/zod-openapi";
 import { base64UrlToBytes, bytesToBase64Url, utf8Decode, utf8Encode } from "../lib/encoding";
+import * as z from "./zod";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;

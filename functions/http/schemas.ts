@@ -1,6 +1,6 @@
 /** Schemas shared by several route modules (problem documents, ids, pagination). */
-import { z } from "@hono/zod-openapi";
 import { PROBLEMS, type ProblemCode } from "./problems";
+import * as z from "./zod";
 
 /** A UUID in any letter case, answered and compared in lower case (ids are stored lower case). */
 export const Uuid = z.uuid({ message: "must be a UUID" }).toLowerCase();

@@ -15,13 +15,13 @@
  * it: TOTP codes, recovery codes and passkey assertions (`webauthn`).
  */
 
-import { z } from "@hono/zod-openapi";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { prepareNotice } from "../auth/mail";
 import { reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { RecoveryCode, TotpCode } from "../auth/schemas";
 import type { RequestScope } from "../context";
 import { ApiError } from "../http/problems";
+import * as z from "../http/zod";
 import { recordSecurityEvent, type SecurityEventType, securityEventRow } from "../security-events";
 import type { SealedFactor } from "../stores/factors";
 import { insertOutboxMessageToUser } from "../stores/outbox";

@@ -10,7 +10,6 @@
  * `mfa.passkey_counter_regression` (a cloned authenticator, or a replay).
  */
 
-import { z } from "@hono/zod-openapi";
 import {
   type AuthenticationResponseJSON,
   generateAuthenticationOptions,
@@ -22,6 +21,7 @@ import {
 import { uuidv7 } from "uuidv7";
 import type { Config } from "../config";
 import type { RequestScope } from "../context";
+import * as z from "../http/zod";
 import { base64UrlToBytes, bytesToBase64Url, utf8Decode, utf8Encode } from "../lib/encoding";
 import { createKeyedHasher, type KeyedHasher } from "../lib/keyed-hash";
 import { recordSecurityEvent } from "../security-events";

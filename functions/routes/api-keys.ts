@@ -2,7 +2,6 @@
  * Tenant API keys (owners and admins with a verified email): create (the key is shown once),
  * list, revoke. Keys authenticate the /v1/service/* routes (routes/service-access.ts).
  */
-import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { API_KEY_SCOPES, mintApiKey } from "../auth/api-key";
 import { MANAGER_ROLES, requireTenantRole, TENANT_ERRORS } from "../auth/tenant-guard";
@@ -11,6 +10,7 @@ import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
+import * as z from "../http/zod";
 import { securityEventRow } from "../security-events";
 import { apiKeyView, insertApiKey, keyRevokedAt, listApiKeys, revokeApiKey } from "../stores/api-keys";
 import { insertSecurityEventIf, insertSecurityEvents } from "../stores/security-events";

@@ -4,7 +4,6 @@
  * issues a session goes through auth/sign-in.ts, which enforces the second factor.
  */
 
-import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { prepareEmailToken, prepareMessage, prepareNotice } from "../auth/mail";
 import { limitKeys, passwordChecks, reserveAttempt } from "../auth/rate-limits";
@@ -17,6 +16,7 @@ import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
+import * as z from "../http/zod";
 import { hashPassword, verifyDummyPassword, verifyPassword } from "../lib/password";
 import { recordSecurityEvent, securityEventRow } from "../security-events";
 import { insertEmailToken } from "../stores/email-tokens";

@@ -1,11 +1,11 @@
 /** The consent ledger (stores/consents.ts): record a decision, the latest per policy, the history. */
-import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { TENANT_ERRORS } from "../auth/tenant-guard";
 import { PageQuery, page } from "../http/pagination";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
+import * as z from "../http/zod";
 import { securityEventRow } from "../security-events";
 import { consentView, insertConsent, listConsentHistory, listLatestConsents } from "../stores/consents";
 import { insertSecurityEvents } from "../stores/security-events";

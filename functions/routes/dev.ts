@@ -2,11 +2,11 @@
  * Development outbox reader, mounted only when APP_ENV=development (every other environment
  * answers 404 because the route does not exist). Decrypts the queued messages' payloads.
  */
-import { z } from "@hono/zod-openapi";
 import { Email } from "../auth/schemas";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonResponse } from "../http/schemas";
+import * as z from "../http/zod";
 import { renderMessage } from "../mail/messages";
 import type { MessageKind, MessagePayload } from "../mail/types";
 import { listOutboxMessages } from "../stores/outbox";

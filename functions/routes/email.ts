@@ -3,7 +3,6 @@
  * to the new address, a notice to the old one). Links carry 256-bit tokens stored hashed,
  * single use, 24 hours by default.
  */
-import { z } from "@hono/zod-openapi";
 import { prepareEmailToken, prepareMessage, prepareNotice } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
 import { Email, UserSchema } from "../auth/schemas";
@@ -12,6 +11,7 @@ import { ApiError } from "../http/problems";
 import { accepted, json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
+import * as z from "../http/zod";
 import { sha256Hex } from "../lib/tokens";
 import { securityEventRow } from "../security-events";
 import { insertEmailToken, spendEmailToken } from "../stores/email-tokens";

@@ -2,12 +2,12 @@
  * Accepting a tenant invitation: the token from the `tenant_invitation` message, by the signed-in
  * account whose verified address it was sent to. Single use: of racing accepts one wins.
  */
-import { z } from "@hono/zod-openapi";
 import { requireVerifiedEmail } from "../auth/verification";
 import { ApiError } from "../http/problems";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
+import * as z from "../http/zod";
 import { sha256Hex } from "../lib/tokens";
 import { securityEventRow } from "../security-events";
 import { acceptInvitation, findLiveInvitation } from "../stores/invitations";

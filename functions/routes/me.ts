@@ -2,7 +2,6 @@
  * The account itself (mounted at /v1/me): the caller with its session and MFA summary, the
  * export of every record the service holds about the caller, and the deletion of the account.
  */
-import { z } from "@hono/zod-openapi";
 import { prepareNotice } from "../auth/mail";
 import { UserSchema } from "../auth/schemas";
 import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
@@ -12,6 +11,7 @@ import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
 import { validate } from "../http/validation";
+import * as z from "../http/zod";
 import { SecondFactorBody, verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-factor";
 import { recordSecurityEvent, SECURITY_EVENT_TYPES, securityEventRow } from "../security-events";
 import {

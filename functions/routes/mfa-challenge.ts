@@ -4,7 +4,6 @@
  * then the second-factor verifier applies the limits and checks the factor; the challenge is
  * consumed with a compare-and-set so it is single use under races.
  */
-import { z } from "@hono/zod-openapi";
 import { AuthenticatedSchema } from "../auth/schemas";
 import { signedInAnswer } from "../auth/session-cookie";
 import { issueSession } from "../auth/sign-in";
@@ -12,6 +11,7 @@ import { requireVerifiedToSignIn } from "../auth/verification";
 import { ApiError } from "../http/problems";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
+import * as z from "../http/zod";
 import { sha256Hex } from "../lib/tokens";
 import { verifySecondFactor, withSecondFactor } from "../mfa/second-factor";
 import { mfaChallengeBinding } from "../mfa/webauthn";

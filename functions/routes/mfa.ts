@@ -4,7 +4,6 @@
  * (mfa/second-factor.ts): rate limited per user and per IP before the code is looked at, and
  * failing closed.
  */
-import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { prepareNotice } from "../auth/mail";
 import { TotpCode } from "../auth/schemas";
@@ -15,6 +14,7 @@ import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
 import { validate } from "../http/validation";
+import * as z from "../http/zod";
 import { totpQrSvg, totpUri } from "../lib/totp";
 import { prepareFactorVerified } from "../mfa/factor-verified";
 import {

@@ -1,9 +1,9 @@
 /** Notification preferences (stores/preferences.ts): list one scope, set one preference. */
-import { z } from "@hono/zod-openapi";
 import { refuseTenantWrite, TENANT_ERRORS } from "../auth/tenant-guard";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
+import * as z from "../http/zod";
 import { listPreferences, preferenceView, upsertPreference } from "../stores/preferences";
 import { memberScope, OptionalTenantId, Slug, TenantScopeQuery } from "../tenant-data/schemas";
 

@@ -4,7 +4,6 @@
  * changes the password and revokes every other session in one batch.
  */
 
-import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { prepareMessage, prepareNotice } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
@@ -17,6 +16,7 @@ import { ApiError } from "../http/problems";
 import { accepted, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
+import * as z from "../http/zod";
 import { hashPassword } from "../lib/password";
 import { generateToken, sha256Hex } from "../lib/tokens";
 import { verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-factor";

@@ -2,11 +2,11 @@
  * Recovery codes of the signed-in user (mounted at /v1/mfa/recovery-codes): regenerate (needs
  * a current second factor, rate limited and failing closed) and a count of what is left.
  */
-import { z } from "@hono/zod-openapi";
 import { prepareNotice } from "../auth/mail";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
+import * as z from "../http/zod";
 import { newRecoveryCodeSet } from "../mfa/recovery-codes";
 import { SecondFactorBody, verifySecondFactor } from "../mfa/second-factor";
 import { sessionBinding } from "../mfa/webauthn";

@@ -1,11 +1,11 @@
 /** Security event read API: the caller's own events, and a tenant's (owners and admins). */
-import { z } from "@hono/zod-openapi";
 import { MANAGER_ROLES, requireTenantRole, TENANT_ERRORS } from "../auth/tenant-guard";
 import type { RequestScope } from "../context";
 import { fetchPage, PageQuery } from "../http/pagination";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonResponse, Uuid } from "../http/schemas";
+import * as z from "../http/zod";
 import { SECURITY_EVENT_TYPES } from "../security-events";
 import { listSecurityEvents, securityEventView, tenantSecurityEventView } from "../stores/security-events";
 

@@ -4,13 +4,13 @@
  * by a session. Every read or write about a user checks, in the same statement, that the user
  * is a member of the key's tenant; a user who is not is 404 not_found.
  */
-import { z } from "@hono/zod-openapi";
 import type { KeyScope } from "../context";
 import { fetchPage, PageQuery } from "../http/pagination";
 import { ApiError } from "../http/problems";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
+import * as z from "../http/zod";
 import { SECURITY_EVENT_TYPES } from "../security-events";
 import { consentView, listMemberLatestConsents } from "../stores/consents";
 import { listMemberPreferences, preferenceView } from "../stores/preferences";

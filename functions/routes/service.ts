@@ -1,9 +1,9 @@
 /** Service endpoints: liveness, readiness. (The OpenAPI document and /docs are mounted by the app.) */
-import { z } from "@hono/zod-openapi";
 import { problemResponse } from "../http/problems";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonResponse, ProblemSchema } from "../http/schemas";
+import * as z from "../http/zod";
 
 /** A readiness check that has not answered by then counts as down. */
 const READY_CHECK_TIMEOUT_MS = 3_000;

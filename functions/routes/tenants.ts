@@ -3,7 +3,6 @@
  * list, roles and removal (rules in the contract's "Members and roles"); invitations (members
  * join by accepting one, functions/routes/invitations.ts).
  */
-import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { prepareMessage } from "../auth/mail";
 import { Email } from "../auth/schemas";
@@ -15,6 +14,7 @@ import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
+import * as z from "../http/zod";
 import { generateToken, sha256Hex } from "../lib/tokens";
 import { recordSecurityEvent, securityEventRow } from "../security-events";
 import { invitationView, listInvitations, revokeInvitation, upsertInvitation } from "../stores/invitations";

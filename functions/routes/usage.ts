@@ -4,11 +4,11 @@
  * owners/admins) a whole tenant. The SQL lives in stores/usage.ts, what the service routes
  * share in tenant-data/usage.ts.
  */
-import { z } from "@hono/zod-openapi";
 import { MANAGER_ROLES, requireTenantRole, TENANT_ERRORS } from "../auth/tenant-guard";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
+import * as z from "../http/zod";
 import { counterView, sumDailyTotals } from "../stores/usage";
 import { utcDay } from "../tenant-data/dates";
 import { invalidField, OptionalTenantId, Slug } from "../tenant-data/schemas";

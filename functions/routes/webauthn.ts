@@ -7,7 +7,6 @@
  * The checks themselves are in mfa/webauthn.ts; a passkey as a second factor is checked by the
  * one second-factor verifier (mfa/second-factor.ts).
  */
-import { z } from "@hono/zod-openapi";
 import { uuidv7 } from "uuidv7";
 import { limitKeys, reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { AuthenticatedSchema } from "../auth/schemas";
@@ -19,6 +18,7 @@ import { ApiError } from "../http/problems";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
+import * as z from "../http/zod";
 import { sha256Hex } from "../lib/tokens";
 import { prepareFactorVerified } from "../mfa/factor-verified";
 import {

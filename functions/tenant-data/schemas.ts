@@ -2,11 +2,11 @@
  * Request fields shared by the tenant-data routes, the scope they name, and the field-error
  * helper for checks zod cannot make alone.
  */
-import { z } from "@hono/zod-openapi";
 import { requireTenantRole } from "../auth/tenant-guard";
 import type { AuthedScope } from "../context";
 import { ApiError } from "../http/problems";
 import { Uuid } from "../http/schemas";
+import * as z from "../http/zod";
 
 /** Policy, category and feature names: `[a-z0-9_.-]{1,64}`. */
 export const Slug = z

@@ -4,9 +4,9 @@
  * with its replay, and the series read's range and zero-filled periods. The SQL lives in
  * stores/usage.ts.
  */
-import { z } from "@hono/zod-openapi";
 import type { RequestScope } from "../context";
 import { ApiError, type ProblemCode } from "../http/problems";
+import * as z from "../http/zod";
 import { sha256Hex } from "../lib/tokens";
 import { findIdempotencyKey, type Increment, incrementOnce, incrementUsage } from "../stores/usage";
 import { addDays, daysBetween, monthOf, periodStarts, utcDay } from "./dates";
