@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { loadConfig } from "../../functions/config";
 import { migrateArgs, wranglerDevArgs } from "../../scripts/dev-args.mjs";
-import { DOCS_ASSET_FILES } from "../../scripts/docs-assets.mjs";
+import { DOCS_ASSET_FILES, OPENAPI_DOCUMENT_PATH } from "../../scripts/docs-assets.mjs";
 
 const root = join(import.meta.dirname, "../..");
 const configPath = join(root, "wrangler.toml");
@@ -48,7 +48,7 @@ describe("wrangler.toml", () => {
     expect(migrateArgs([]).slice(0, 5)).toEqual(["d1", "migrations", "apply", "DB", "--local"]);
   });
 
-  it("serves the /docs page's files as static assets in every environment, the Worker first elsewhere", () => {
+  it("serves the /docs page's files and the OpenAPI document as static assets in every environment, the Worker first elsewhere", () => {
     for (const env of [undefined, "development", "preview", "production"]) {
       const config = read(env);
       expect(config.assets?.directory, String(env)).toBe("./public");
@@ -56,7 +56,10 @@ describe("wrangler.toml", () => {
       expect(config.assets?.run_worker_first, String(env)).toEqual([
         "/*",
         ...DOCS_ASSET_FILES.map((name) => `!/docs/assets/${name}`),
+        `!${OPENAPI_DOCUMENT_PATH}`,
       ]);
+      // The bundle has no document generator: the document must come from the assets.
+      expect(config.alias?.["@hono/zod-openapi"], String(env)).toBe("./functions/platform/worker-openapi.ts");
       expect(config.build.command, String(env)).toBe("node scripts/docs-assets.mjs");
     }
   });
