@@ -1,0 +1,134 @@
+/**
+ * The Worker bundle as `npm run build` makes it (wrangler's dry run, with wrangler.toml's
+ * `[alias]` and `keep_names = false`): what it may not contain, its size budget, and that it
+ * runs: in workerd on D1 it answers, validates exactly like the un-aliased app (the workers
+ * test project runs the source, not this bundle), and does a TOTP enrollment (otpauth's
+ * node:crypto build). Its OpenAPI document, a static asset, is the one Node generates.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../functions/app";
+import { loadConfig } from "../../functions/config";
+import { totpCodeAt } from "../../functions/lib/totp";
+import { databaseOpener } from "../../functions/platform/database-url";
+import { rateLimiterFactory } from "../../functions/platform/rate-limiter";
+import { BUNDLE_BUDGET_GZIP_BYTES, buildWorker } from "../../scripts/build.mjs";
+import { buildOpenApiDocument } from "../../scripts/openapi-document";
+import { type BuiltWorker, startBuiltWorker } from "../support/built-worker";
+import { REPO_ROOT } from "../support/server-process";
+
+/** Packages Workers never run: libSQL (D1 instead), Node-only mail and sockets, the docs UI, the document generator. */
+const NEVER_IN_BUNDLE =
+  /node_modules\/(@libsql|libsql|nodemailer|ws|swagger-ui-dist|@asteasolutions\/zod-to-openapi|openapi3-ts|@hono\/zod-openapi|@hono\/zod-validator|@noble\/hashes)\//;
+/** Node built-ins workerd does not have (or that would mean Node-only code came in). */
+const NODE_ONLY = /^node:(fs|net|tls|child_process|http|https|dgram|worker_threads|module)(\/|$)/;
+
+let outdir: string;
+let built: ReturnType<typeof buildWorker>;
+let worker: BuiltWorker;
+
+beforeAll(async () => {
+  outdir = mkdtempSync(join(tmpdir(), "udh-bundle-"));
+  built = buildWorker(outdir, { quiet: true });
+  worker = await startBuiltWorker(built.bundle, { migrate: true });
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.dispose();
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(body),
+});
+
+describe("the Worker bundle", () => {
+  it("holds no package Workers never use, and only English of zod's locales", () => {
+    const inputs = Object.values(built.metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+    expect(inputs.filter((path) => NEVER_IN_BUNDLE.test(path))).toEqual([]);
+    expect(inputs.filter((path) => /zod\/v4\/locales\/(?!en\.js)/.test(path))).toEqual([]);
+    // The check can fail: the bundle does hold what the app uses.
+    expect(inputs.some((path) => path.includes("@neondatabase/serverless"))).toBe(true);
+    const imports = Object.values(built.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
+    expect(imports.filter((path) => NODE_ONLY.test(path))).toEqual([]);
+  });
+
+  it("is within the gzip budget", () => {
+    expect(built.gzip).toBeLessThanOrEqual(BUNDLE_BUDGET_GZIP_BYTES);
+  });
+
+  it("serves the OpenAPI document Node generates, as a static asset", () => {
+    // Written by wrangler's [build] step (scripts/docs-assets.mjs) during the build above.
+    const asset = JSON.parse(readFileSync(join(REPO_ROOT, "public/openapi.json"), "utf8"));
+    expect(asset).toEqual(buildOpenApiDocument());
+  });
+
+  it("answers in workerd with the same validation problems as the app built from source", async () => {
+    const config = loadConfig({
+      APP_ENV: "production",
+      IP_HASH_KEY: "n".repeat(32),
+      ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString("base64")}`,
+      RATE_LIMIT_STORE: "sql",
+    });
+    const source = createApp({
+      config,
+      database: databaseOpener(":memory:", { perRequest: false }),
+      rateLimiter: rateLimiterFactory(config),
+      clientIp: () => null,
+      log: () => {},
+    });
+    const cases: [string, RequestInit][] = [
+      ["/v1/auth/register", json({ email: "not an email", password: 5, extra: true })],
+      ["/v1/auth/register", json({ email: `a@${"b".repeat(300)}.test`, password: "" })],
+      ["/v1/auth/login", json({ email: "user@example.test" })],
+      ["/v1/auth/password/forgot", json([])],
+      ["/v1/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body: "{" }],
+    ];
+    expect((await worker.fetch("/healthz")).status).toBe(200);
+    for (const [path, init] of cases) {
+      const [fromBundle, fromSource] = await Promise.all([
+        worker.fetch(path, init),
+        source.request(path, init),
+      ]);
+      const answer = async (res: Response) => {
+        const { requestId: _, ...body } = (await res.json()) as Record<string, unknown>;
+        return { status: res.status, type: res.headers.get("content-type"), body };
+      };
+      const bundled = await answer(fromBundle);
+      expect(bundled.status, path).toBe(400);
+      expect(bundled.body.code, path).toBe("invalid_request");
+      expect(bundled, path).toEqual(await answer(fromSource));
+    }
+  });
+
+  it("registers, signs in and enrolls a TOTP factor in workerd on D1", async () => {
+    const email = `bundle-${crypto.randomUUID()}@example.test`;
+    const password = "correct horse battery staple";
+    expect((await worker.fetch("/v1/auth/register", json({ email, password }))).status).toBe(201);
+    // TOTP enrollment needs a verified email; the mail round trip is not what this test is about.
+    await worker.sql("UPDATE users SET email_verified_at = ? WHERE email = ?", Date.now(), email);
+    const login = await worker.fetch("/v1/auth/login", json({ email, password }));
+    expect(login.status).toBe(200);
+    const { session } = (await login.json()) as { session: { token: string } };
+    const auth = { authorization: `Bearer ${session.token}` };
+    const enroll = await worker.fetch("/v1/mfa/totp", json({ currentPassword: password }, auth));
+    expect(enroll.status).toBe(201);
+    const { factor, secret } = (await enroll.json()) as { factor: { id: string }; secret: string };
+    const now = Date.now();
+    const accepted = [-30_000, 0, 30_000].map((offset) => totpCodeAt(secret, now + offset));
+    const wrongCode = ["000000", "111111", "222222", "333333"].find((code) => !accepted.includes(code));
+    const wrong = await worker.fetch(`/v1/mfa/totp/${factor.id}/verify`, json({ code: wrongCode }, auth));
+    expect(wrong.status).toBe(401);
+    const right = totpCodeAt(secret, Date.now());
+    const verify = await worker.fetch(`/v1/mfa/totp/${factor.id}/verify`, json({ code: right }, auth));
+    expect(verify.status).toBe(200);
+    expect(((await verify.json()) as { recoveryCodes: string[] }).recoveryCodes).toHaveLength(10);
+    const me = await worker.fetch("/v1/me", { headers: auth });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { mfa: { enabled: boolean } }).mfa.enabled).toBe(true);
+  });
+});
