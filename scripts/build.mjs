@@ -13,13 +13,15 @@ import { gzipSync } from "node:zlib";
 import { buildNode, NODE_ENTRIES } from "./build-node.mjs";
 
 /**
- * Budget for the gzipped, minified Worker bundle: 189 KiB measured (Neon's driver ≈ 47 KiB,
- * drizzle for both dialects ≈ 32, zod ≈ 27, Upstash ≈ 27, the app itself ≈ 30: docs/architecture.md
- * "The Worker bundle"), rounded up to the next 10 KiB. It was 350 KiB (≈ 309 measured) before
- * libSQL, the OpenAPI generator and zod's locales left the bundle. The platform limit is 3 MiB
- * (free plan); start-up time grows with bundle size, so this is a speed budget.
+ * Budget for the gzipped, minified Worker bundle: 287 KiB measured, rounded up to the next 10 KiB.
+ * What it is made of (docs/architecture.md "The Worker bundle"): WebAuthn (@simplewebauthn/server
+ * with its ASN.1/X.509 code) ≈ 88 KiB, Neon's driver ≈ 47, drizzle for both dialects ≈ 32,
+ * zod ≈ 27, Upstash ≈ 27, the app and the rest ≈ 64. It was 450 KiB (≈ 412 measured) before
+ * libSQL, the OpenAPI generator, zod's locales, esbuild's keepNames and otpauth's bundled hashes
+ * left the bundle. The platform limit is 3 MiB (free plan); start-up time grows with bundle size,
+ * so this is a speed budget.
  */
-export const BUNDLE_BUDGET_GZIP_BYTES = 190 * 1024;
+export const BUNDLE_BUDGET_GZIP_BYTES = 290 * 1024;
 
 /** esbuild's description of the Worker bundle, written beside it (not part of it). */
 export const WORKER_METAFILE = "worker-meta.json";
