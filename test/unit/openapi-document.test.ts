@@ -51,7 +51,18 @@ const PUBLIC = [
   "post /v1/auth/password/reset",
   "post /v1/auth/email/verify",
   "post /v1/auth/email/change/confirm",
+  "post /v1/auth/mfa/webauthn/options",
+  "post /v1/auth/password/reset/webauthn/options",
+  "post /v1/auth/passkey/options",
+  "post /v1/auth/passkey/verify",
 ];
+
+/** What an operation's `security` is: none, a tenant API key with its scope, or a session (header or cookie). */
+function expectedSecurity(key: string, path: string): unknown {
+  if (PUBLIC.includes(key)) return [];
+  if (path.startsWith("/v1/service/")) return [{ apiKey: [expect.stringMatching(/^[a-z]+:[a-z]+$/)] }];
+  return [{ bearer: [] }, { sessionCookie: [] }];
+}
 
 describe("the OpenAPI document", () => {
   it("gives every operation a unique camelCase operationId derived from its method and path", () => {
@@ -79,10 +90,10 @@ describe("the OpenAPI document", () => {
     });
   });
 
-  it("marks public operations `security: []` and every other one bearer-only", () => {
+  it("marks public operations `security: []`, service ones API-key-only and every other one session-only", () => {
     for (const { method, path, op } of operations) {
       const key = `${method} ${path}`;
-      expect(op.security, key).toEqual(PUBLIC.includes(key) ? [] : [{ bearer: [] }]);
+      expect(op.security, key).toEqual(expectedSecurity(key, path));
     }
     // Every public operation is in the document (the list above is not stale).
     for (const key of PUBLIC)
@@ -102,7 +113,7 @@ describe("the OpenAPI document", () => {
       ["post", "/v1/auth/login", "email"],
       ["post", "/v1/auth/password/forgot", "email"],
       ["post", "/v1/auth/email/change", "newEmail"],
-      ["post", "/v1/tenants/{tenantId}/members", "email"],
+      ["post", "/v1/tenants/{tenantId}/invitations", "email"],
     ] as const) {
       expect(bodyField(method, path, field), `${method} ${path} ${field}`).toMatchObject({
         format: "email",
