@@ -1,14 +1,15 @@
 /**
  * Cloudflare Workers → AppDeps, shared by the full Worker (functions/index.ts) and the per-route
- * Workers (functions/standalone/). Database: DATABASE_URL when set (Neon Postgres, or libSQL
- * over HTTP), else the D1 binding `DB`.
+ * Workers (functions/standalone/). Database: DATABASE_URL when set (Postgres, always through
+ * the Neon driver: Workers have no TCP sockets for `pg`; or libSQL over HTTP), else the D1
+ * binding `DB`.
  */
 import type { Database } from "../../db/database";
 import { d1Database } from "../../db/dialect";
 import { loadConfig } from "../config";
 import type { AppDeps } from "../context";
-import { databaseOpener } from "./database-url";
 import { rateLimiterFactory } from "./rate-limiter";
+import { serverlessDatabaseOpener as databaseOpener } from "./serverless-database";
 
 /** The Worker's bindings: D1 as `DB`, or DATABASE_URL; every other variable and secret as strings. */
 export interface WorkerEnv {

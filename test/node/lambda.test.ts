@@ -480,7 +480,8 @@ describe.skipIf(skipWithout("Postgres", postgresUp))("[postgres] Lambda handler 
   beforeAll(async () => {
     // Creates and migrates a scratch database and points the Neon driver at the relay.
     backend = await openNodeBackend("postgres");
-    handler = createLambdaHandler({ ...env, DATABASE_URL: backend.url });
+    // A local host would pick pg: this run is the Neon driver's.
+    handler = createLambdaHandler({ ...env, DATABASE_URL: backend.url, DATABASE_DRIVER: "neon" });
   });
   afterAll(async () => {
     await backend?.close();
@@ -489,6 +490,6 @@ describe.skipIf(skipWithout("Postgres", postgresUp))("[postgres] Lambda handler 
   lambdaSuite(
     () => handler,
     () => env.IP_HASH_KEY,
-    (extra) => createLambdaHandler({ ...env, ...extra, DATABASE_URL: backend.url }),
+    (extra) => createLambdaHandler({ ...env, ...extra, DATABASE_URL: backend.url, DATABASE_DRIVER: "neon" }),
   );
 });
