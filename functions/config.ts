@@ -214,7 +214,8 @@ const EnvSchema = z.object({
   CONSENT_RETENTION_DAYS: int(1).optional(),
   CORS_ORIGINS: CorsOrigins,
   SESSION_COOKIE: z.enum(["on", "off"]).default("off"),
-  DATABASE_DRIVER: z.enum(["neon", "pg"]).optional(),
+  // Empty is unset (as for the scripts, which read it raw): the host decides.
+  DATABASE_DRIVER: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["neon", "pg"]).optional()),
   // 32: the benchmark's usage scenario (and its pgbench run) keeps 32 requests in flight; well
   // under Postgres's default max_connections (100), leaving room for a second instance and psql.
   DATABASE_POOL_MAX: int(1).max(1000).default(32),
