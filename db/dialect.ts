@@ -9,8 +9,6 @@ import { sql } from "drizzle-orm";
 import { drizzle as drizzleD1 } from "drizzle-orm/d1";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { drizzle as drizzleNeon } from "drizzle-orm/neon-serverless";
-import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
-import type { Pool as PgPool } from "pg";
 import { countingLogger, type Database, type Db, type Query, type Schema } from "./database";
 import * as pgSchema from "./schema.pg";
 import * as sqliteSchema from "./schema.sqlite";
@@ -18,7 +16,7 @@ import * as sqliteSchema from "./schema.sqlite";
 type Atomic = Database["atomic"];
 
 /** The drizzle Postgres database surface both drivers share (what postgresDatabase uses). */
-interface PgNative {
+export interface PgNative {
   transaction<T>(run: (tx: unknown) => Promise<T>): Promise<T>;
   execute(query: ReturnType<typeof sql>): Promise<unknown>;
 }
@@ -26,8 +24,9 @@ interface PgNative {
 /**
  * One Database over either Postgres driver: the same atomic (one transaction), ping and
  * statement counting, so a request's statements and results do not depend on the driver.
+ * (`pg` itself is wrapped in dialect-pg.ts: this module is loaded on Workers too.)
  */
-function postgresDatabase(
+export function postgresDatabase(
   driver: "neon" | "pg",
   native: PgNative,
   stats: { statements: number },
@@ -59,19 +58,6 @@ export function neonDatabase(pool: Pool, opts: { endOnClose?: boolean } = {}): D
   const stats = { statements: 0 };
   const native = drizzleNeon({ client: pool, schema: pgSchema, logger: countingLogger(stats) });
   return postgresDatabase("neon", native as PgNative, stats, async () => {
-    if (opts.endOnClose) await pool.end();
-  });
-}
-
-/**
- * Postgres over plain TCP through node-postgres (`pg`), for RDS, Cloud SQL or any Postgres the
- * Node and Lambda entries reach directly. Node only: Workers have no TCP sockets for it, and
- * nothing the Worker imports calls this, so the bundler leaves `pg` out of the Worker.
- */
-export function pgDatabase(pool: PgPool, opts: { endOnClose?: boolean } = {}): Database {
-  const stats = { statements: 0 };
-  const native = drizzlePg({ client: pool, schema: pgSchema, logger: countingLogger(stats) });
-  return postgresDatabase("pg", native as PgNative, stats, async () => {
     if (opts.endOnClose) await pool.end();
   });
 }

@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 import type { Database } from "../../db/database";
-import { pgDatabase } from "../../db/dialect";
+import { pgDatabase } from "../../db/dialect-pg";
 import {
   DEFAULT_POOL_MAX,
   isPostgresUrl,

@@ -15,7 +15,8 @@ import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import pg from "pg";
 import ws from "ws";
 import type { Database } from "../../db/database";
-import { libsqlDatabase, neonDatabase, pgDatabase } from "../../db/dialect";
+import { libsqlDatabase, neonDatabase } from "../../db/dialect";
+import { pgDatabase } from "../../db/dialect-pg";
 import { migrateDatabase } from "../../db/migrate";
 import { type PgRelay, startPgRelay } from "./pg-relay";
 
