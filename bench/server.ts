@@ -79,10 +79,19 @@ async function exit(code: number): Promise<never> {
   process.exit(code);
 }
 
-const openDatabase = databaseOpener(url, { perRequest: false });
+let openDatabase: () => Database = () => {
+  throw new Error("not opened yet");
+};
 const config = await (async () => {
   try {
     const loaded = loadConfig(appEnv);
+    // The Node entry's pool (DATABASE_POOL_MAX), but the Neon driver unless DATABASE_DRIVER=pg
+    // (the local host would otherwise pick pg, over TCP, bypassing the relay).
+    openDatabase = databaseOpener(url, {
+      perRequest: false,
+      maxConnections: loaded.database.poolMax,
+      driver: env.DATABASE_DRIVER ?? "neon",
+    });
     if (env.MIGRATE_ON_START !== "false") await migrateDatabase(openDatabase());
     return loaded;
   } catch (error) {

@@ -15,7 +15,7 @@ export type Schema = typeof sqliteSchema;
 /** The common builder API (see the header). */
 // biome-ignore lint/suspicious/noExplicitAny: run results differ per driver; queries use `.returning()` instead.
 export type Db = BaseSQLiteDatabase<"async", any, Schema>;
-export type Driver = "neon" | "libsql" | "d1";
+export type Driver = "neon" | "pg" | "libsql" | "d1";
 export type Query = BatchItem<"sqlite">;
 
 export interface Database {

@@ -15,32 +15,51 @@ import * as sqliteSchema from "./schema.sqlite";
 
 type Atomic = Database["atomic"];
 
-/** Postgres through the Neon serverless driver (WebSocket Pool: supports transactions). */
-export function neonDatabase(pool: Pool, opts: { endOnClose?: boolean } = {}): Database {
-  const stats = { statements: 0 };
-  const native = drizzleNeon({ client: pool, schema: pgSchema, logger: countingLogger(stats) });
-  const db = native as unknown as Db;
+/** The drizzle Postgres database surface both drivers share (what postgresDatabase uses). */
+export interface PgNative {
+  transaction<T>(run: (tx: unknown) => Promise<T>): Promise<T>;
+  execute(query: ReturnType<typeof sql>): Promise<unknown>;
+}
+
+/**
+ * One Database over either Postgres driver: the same atomic (one transaction), ping and
+ * statement counting, so a request's statements and results do not depend on the driver.
+ * (`pg` itself is wrapped in dialect-pg.ts: this module is loaded on Workers too.)
+ */
+export function postgresDatabase(
+  driver: "neon" | "pg",
+  native: PgNative,
+  stats: { statements: number },
+  close: () => Promise<void>,
+): Database {
   const atomic = (async (build: (db: Db) => readonly Query[]) =>
     native.transaction(async (tx) => {
       const results: unknown[] = [];
       // Sequential on purpose: one connection, statements in the order given.
-      for (const q of build(tx as unknown as Db)) results.push(await q);
+      for (const q of build(tx as Db)) results.push(await q);
       return results;
     })) as Atomic;
   return {
-    driver: "neon",
+    driver,
     dialect: "postgres",
-    db,
+    db: native as unknown as Db,
     t: pgSchema as unknown as Schema,
     stats,
     atomic,
     ping: async () => {
       await native.execute(sql`select 1`);
     },
-    close: async () => {
-      if (opts.endOnClose) await pool.end();
-    },
+    close,
   };
+}
+
+/** Postgres through the Neon serverless driver (WebSocket Pool: supports transactions). */
+export function neonDatabase(pool: Pool, opts: { endOnClose?: boolean } = {}): Database {
+  const stats = { statements: 0 };
+  const native = drizzleNeon({ client: pool, schema: pgSchema, logger: countingLogger(stats) });
+  return postgresDatabase("neon", native as PgNative, stats, async () => {
+    if (opts.endOnClose) await pool.end();
+  });
 }
 
 function sqliteDatabase(

@@ -7,6 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { migrate as migrateLibsql } from "drizzle-orm/libsql/migrator";
 import { migrate as migrateNeon } from "drizzle-orm/neon-serverless/migrator";
+import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
 import type { Database } from "./database";
 
 export const MIGRATIONS_DIR = {
@@ -17,6 +18,7 @@ export const MIGRATIONS_DIR = {
 export async function migrateDatabase(database: Database): Promise<void> {
   const migrationsFolder = MIGRATIONS_DIR[database.dialect];
   if (database.driver === "neon") await migrateNeon(database.db as never, { migrationsFolder });
+  else if (database.driver === "pg") await migratePg(database.db as never, { migrationsFolder });
   else if (database.driver === "libsql") await migrateLibsql(database.db as never, { migrationsFolder });
   else throw new Error("D1 is migrated with `wrangler d1 migrations apply`");
 }

@@ -58,6 +58,13 @@ export interface Config {
   emailTokenTtlMs: number;
   /** Lifetime of a tenant invitation (7 days). */
   invitationTtlMs: number;
+  /** Node and Lambda entries only (Workers always use Neon's driver, a pool per request). */
+  database: {
+    /** DATABASE_DRIVER: forces the Postgres driver; unset, the host decides (platform/database-url.ts). */
+    driver?: "neon" | "pg";
+    /** DATABASE_POOL_MAX: connections in the Node entry's pool (Lambda keeps 1 per container). */
+    poolMax: number;
+  };
   outbox: {
     /** Attempts before a message is marked failed. */
     maxAttempts: number;
@@ -210,6 +217,11 @@ const EnvSchema = z.object({
   CONSENT_RETENTION_DAYS: int(1).optional(),
   CORS_ORIGINS: CorsOrigins,
   SESSION_COOKIE: z.enum(["on", "off"]).default("off"),
+  // Empty is unset (as for the scripts, which read it raw): the host decides.
+  DATABASE_DRIVER: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["neon", "pg"]).optional()),
+  // 32: the benchmark's usage scenario (and its pgbench run) keeps 32 requests in flight; well
+  // under Postgres's default max_connections (100), leaving room for a second instance and psql.
+  DATABASE_POOL_MAX: int(1).max(1000).default(32),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
 });
@@ -338,6 +350,10 @@ export function loadConfig(env: Record<string, unknown>): Config {
     emailVerification: e.EMAIL_VERIFICATION,
     emailTokenTtlMs: e.EMAIL_TOKEN_TTL_SECONDS * 1000,
     invitationTtlMs: e.INVITATION_TTL_HOURS * HOUR,
+    database: {
+      ...(e.DATABASE_DRIVER ? { driver: e.DATABASE_DRIVER } : {}),
+      poolMax: e.DATABASE_POOL_MAX,
+    },
     outbox: {
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
       retryBaseMs: e.OUTBOX_RETRY_BASE_SECONDS * 1000,

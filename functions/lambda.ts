@@ -1,7 +1,7 @@
 /**
  * AWS Lambda entry (API Gateway v1/v2, Function URLs, ALB) through Hono's Lambda adapter.
  * The `@hono/aws-lambda` package named in Hono's deprecation notice is not published on npm
- * yet, so this uses `hono/aws-lambda`. Needs DATABASE_URL (Neon Postgres or libSQL); the
+ * yet, so this uses `hono/aws-lambda`. Needs DATABASE_URL (Postgres or libSQL); the
  * environment → dependencies part lives in platform/lambda.ts (shared with functions/standalone/).
  *
  * Mail: a request's queued messages are sent in the background after its response. Lambda may

@@ -2,6 +2,8 @@
  * Node entry for self-hosting: `npm start` runs the built bundle (`npm run build` writes
  * dist/node.mjs); from source: `node --import tsx functions/node.ts`.
  * Embedded default: libSQL in `.data/dev.db` with the SQL rate-limit store, migrated at start.
+ * A postgres:// DATABASE_URL goes over plain TCP (`pg`) unless it names a Neon host or
+ * DATABASE_DRIVER=neon (platform/database-url.ts), through a pool of DATABASE_POOL_MAX.
  * A request's queued messages are sent in the background after its response; run
  * `npm run outbox:dispatch` (the retries, and what a restart interrupted) and `npm run db:sweep`
  * from a system scheduler, e.g. every minute and every hour.
@@ -16,12 +18,12 @@ import { migrateDatabase } from "../db/migrate";
 import { createApp } from "./app";
 import { loadConfig } from "./config";
 import { nodemailerTransport } from "./mail/smtp-node";
-import { databaseOpener } from "./platform/database-url";
+import { databaseDriverFor, databaseOpener } from "./platform/database-url";
 import { nodeDocsAssets } from "./platform/docs-assets";
 import { mailTransportFor } from "./platform/mail";
 import { rateLimiterFactory } from "./platform/rate-limiter";
 
-// Node 20 has no global WebSocket; the Neon driver needs one.
+// Node 20 has no global WebSocket; the Neon driver needs one (pg speaks TCP).
 neonConfig.webSocketConstructor = ws;
 
 const env = process.env;
@@ -31,6 +33,8 @@ if (url === "file:.data/dev.db") mkdirSync(".data", { recursive: true });
 const config = loadConfig(env);
 const openDatabase = databaseOpener(url, {
   perRequest: false,
+  maxConnections: config.database.poolMax,
+  ...(config.database.driver ? { driver: config.database.driver } : {}),
   ...(env.DATABASE_AUTH_TOKEN ? { authToken: env.DATABASE_AUTH_TOKEN } : {}),
 });
 if (env.MIGRATE_ON_START !== "false") await migrateDatabase(openDatabase());
@@ -64,6 +68,8 @@ const fetch: typeof app.fetch = async (request, ...rest) => {
 
 const port = Number(env.PORT ?? 3000);
 const hostname = env.HOST ?? "127.0.0.1";
+// The driver, never the URL (it carries the password): says which path a postgres:// URL took.
+const databaseDriver = databaseDriverFor(url, config.database.driver);
 serve({ fetch, port, hostname }, (info) => {
-  console.log(JSON.stringify({ level: "info", msg: "listening", port: info.port, hostname }));
+  console.log(JSON.stringify({ level: "info", msg: "listening", port: info.port, hostname, databaseDriver }));
 });

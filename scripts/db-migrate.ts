@@ -1,6 +1,7 @@
 /**
- * `npm run db:migrate`: applies the committed migrations to DATABASE_URL (Neon Postgres, libSQL
- * or a `file:` database) with the same code the Node entry and the tests use (db/migrate.ts).
+ * `npm run db:migrate`: applies the committed migrations to DATABASE_URL (Postgres through pg or
+ * the Neon driver, chosen as the entries choose; libSQL or a `file:` database) with the same
+ * code the Node entry and the tests use (db/migrate.ts).
  * Used by scripts/ci/* before a deploy; safe to re-run (drizzle records applied migrations).
  * D1 is migrated with `wrangler d1 migrations apply` instead.
  *
@@ -21,9 +22,10 @@ if (!url) {
   process.exit(1);
 }
 
-// perRequest: the Neon pool is ended by close(), so the process can exit.
+// perRequest: the pool is ended by close(), so the process can exit.
 const open = databaseOpener(url, {
   perRequest: true,
+  driver: process.env.DATABASE_DRIVER, // as the entries: unset, the host decides
   ...(process.env.DATABASE_AUTH_TOKEN ? { authToken: process.env.DATABASE_AUTH_TOKEN } : {}),
 });
 const database = open();

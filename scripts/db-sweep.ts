@@ -34,6 +34,7 @@ if (!url) {
 }
 const database = databaseOpener(url, {
   perRequest: true,
+  driver: process.env.DATABASE_DRIVER, // as the entries: unset, the host decides
   ...(process.env.DATABASE_AUTH_TOKEN ? { authToken: process.env.DATABASE_AUTH_TOKEN } : {}),
 })();
 try {

@@ -35,6 +35,7 @@ try {
 const transport = mailTransportFor(config, "node", nodemailerTransport);
 const database = databaseOpener(url, {
   perRequest: true,
+  driver: process.env.DATABASE_DRIVER, // as the entries: unset, the host decides
   ...(process.env.DATABASE_AUTH_TOKEN ? { authToken: process.env.DATABASE_AUTH_TOKEN } : {}),
 })();
 try {

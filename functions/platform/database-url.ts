@@ -1,56 +1,71 @@
 /**
- * Opens a Database from a URL: `postgres://`/`postgresql://` → Neon serverless Pool (WebSocket),
- * `libsql://`, `https://`, `file:`, `:memory:` → libSQL. Used by the Node and Lambda entries, and
- * by the Workers entry when DATABASE_URL is set (otherwise Workers use the D1 binding).
+ * Opens a Database from a URL on Node: the Node and Lambda entries, the scripts and the bench.
+ * `postgres://`/`postgresql://` → plain TCP through node-postgres (`pg`: RDS, Cloud SQL, any
+ * Postgres), or the Neon serverless driver (WebSocket) for Neon hosts; `libsql://`, `https://`,
+ * `file:`, `:memory:` → libSQL. Workers use worker-database.ts (D1 or Neon only).
  */
-import { createClient } from "@libsql/client";
-import { Pool, type PoolClient } from "@neondatabase/serverless";
+import pg from "pg";
 import type { Database } from "../../db/database";
-import { libsqlDatabase, neonDatabase } from "../../db/dialect";
+import { pgDatabase } from "../../db/dialect-pg";
+import {
+  DEFAULT_POOL_MAX,
+  isPostgresUrl,
+  type OpenerOptions,
+  POOL_CONNECT_TIMEOUT_MS,
+  serverlessDatabaseOpener,
+  silencePoolErrors,
+} from "./serverless-database";
 
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url);
-}
+export { isPostgresUrl, POOL_CONNECT_TIMEOUT_MS };
+
+export type PostgresDriver = "neon" | "pg";
 
 /**
- * Longest a request waits for a pooled connection before it fails (503). Also a safety net: the
- * driver's bundled pg-pool forgets to hand freed slots to waiting requests when the clients it
- * drops were already disconnected (a network cut), and would leave those requests waiting forever.
+ * Neon's hosts (`ep-….neon.tech`, and `.neon.build`, Neon's own staging domain): only these
+ * speak Neon's WebSocket protocol, so only these get the Neon driver unless DATABASE_DRIVER says
+ * otherwise (e.g. `neon` for Neon behind a custom domain or a local Neon proxy).
  */
-export const POOL_CONNECT_TIMEOUT_MS = 10_000;
+const NEON_HOST = /\.neon\.(tech|build)$/i;
 
-function newPool(url: string, max: number, connectTimeoutMs: number): Pool {
-  const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs });
-  // An idle client's connection dropping (database restart, pg_terminate_backend) is emitted
-  // on the pool; without a listener it would crash the process. Requests see their own errors.
-  pool.on("error", () => {});
-  // A checked-out client's connection dropping (killed mid-transaction) is emitted on the client
-  // itself, and the pool listens only while a client is idle: unheard, it would crash the
-  // process. The request holding the client gets the error from its query (answered 503).
-  pool.on("connect", (client: PoolClient) => client.on("error", () => {}));
+/**
+ * The driver for a postgres:// URL: DATABASE_DRIVER (`neon` or `pg`) when set, else `neon` for
+ * a Neon host and `pg` for any other. The error never quotes the URL (it carries the password).
+ */
+export function postgresDriverFor(url: string, forced?: string): PostgresDriver {
+  if (forced === "neon" || forced === "pg") return forced;
+  if (forced) throw new Error("DATABASE_DRIVER must be neon or pg");
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    throw new Error("DATABASE_URL is not a valid postgres:// URL");
+  }
+  return NEON_HOST.test(host) ? "neon" : "pg";
+}
+
+/** The driver databaseOpener picks for this URL (for the start-up log line). */
+export function databaseDriverFor(url: string, forced?: string): Database["driver"] {
+  return isPostgresUrl(url) ? postgresDriverFor(url, forced) : "libsql";
+}
+
+function newPgPool(url: string, max: number, connectTimeoutMs: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs });
+  silencePoolErrors<pg.PoolClient>(pool);
   return pool;
 }
 
 /**
- * Returns a function that opens the Database for one request. Each request gets its own handle
- * (and so its own statement counter) over a shared client, except with `perRequest`: on Workers
- * a Pool must not outlive its request (its WebSocket belongs to the request's I/O context), so
- * each request gets a new Pool, ended when the request's Database is closed.
+ * Returns a function that opens the Database for one request: each request gets its own handle
+ * (and so its own statement counter) over a shared pool; with `perRequest` (the scripts) a pool
+ * of its own, ended when the handle is closed so the process can exit. `driver` is
+ * DATABASE_DRIVER (see postgresDriverFor).
  */
-export function databaseOpener(
-  url: string,
-  opts: { perRequest: boolean; authToken?: string; maxConnections?: number; connectTimeoutMs?: number },
-): () => Database {
-  if (isPostgresUrl(url)) {
-    const timeout = opts.connectTimeoutMs ?? POOL_CONNECT_TIMEOUT_MS;
-    if (opts.perRequest)
-      return () => neonDatabase(newPool(url, opts.maxConnections ?? 1, timeout), { endOnClose: true });
-    const pool = newPool(url, opts.maxConnections ?? 10, timeout);
-    return () => neonDatabase(pool);
-  }
-  if (/^(libsql|https?|wss?):\/\//i.test(url) || url.startsWith("file:") || url === ":memory:") {
-    const client = createClient({ url, ...(opts.authToken ? { authToken: opts.authToken } : {}) });
-    return () => libsqlDatabase(client);
-  }
-  throw new Error("DATABASE_URL must be a postgres://, libsql://, https:// or file: URL");
+export function databaseOpener(url: string, opts: OpenerOptions & { driver?: string }): () => Database {
+  if (!isPostgresUrl(url) || postgresDriverFor(url, opts.driver) === "neon")
+    return serverlessDatabaseOpener(url, opts);
+  const timeout = opts.connectTimeoutMs ?? POOL_CONNECT_TIMEOUT_MS;
+  if (opts.perRequest)
+    return () => pgDatabase(newPgPool(url, opts.maxConnections ?? 1, timeout), { endOnClose: true });
+  const pool = newPgPool(url, opts.maxConnections ?? DEFAULT_POOL_MAX, timeout);
+  return () => pgDatabase(pool);
 }

@@ -1,6 +1,6 @@
 /**
  * AWS Lambda → AppDeps, shared by the full Lambda handler (functions/lambda.ts) and the
- * per-route handlers (functions/standalone/). Needs DATABASE_URL (Neon Postgres or libSQL).
+ * per-route handlers (functions/standalone/). Needs DATABASE_URL (Postgres or libSQL).
  */
 import { neonConfig } from "@neondatabase/serverless";
 import type { Context } from "hono";
@@ -74,10 +74,14 @@ export function lambdaSourceIp(c: Context): string | null {
 export function lambdaDeps(env: Record<string, string | undefined>): AppDeps {
   if (!env.DATABASE_URL) throw new Error("DATABASE_URL is required on Lambda");
   const config = loadConfig(env);
-  // One pool per warm container, reused across invocations.
+  // One pool per warm container, reused across invocations, of one connection: a container
+  // serves one event at a time, and every concurrent event is another container with its own
+  // pool, so more would only multiply idle connections against max_connections (DATABASE_POOL_MAX
+  // is the Node entry's). The driver: as on Node (plain TCP `pg` unless a Neon host).
   const openDatabase = databaseOpener(env.DATABASE_URL, {
     perRequest: false,
     maxConnections: 1,
+    ...(config.database.driver ? { driver: config.database.driver } : {}),
     ...(env.DATABASE_AUTH_TOKEN ? { authToken: env.DATABASE_AUTH_TOKEN } : {}),
   });
   return {

@@ -4,24 +4,28 @@
  *   verification answers 503 rate_limit_unavailable and issues nothing (fail closed), then works
  *   again once Redis is back;
  * - Postgres connections die while increments are in flight, killed by pg_terminate_backend or
- *   by a network cut (every relayed WebSocket dropped): those requests answer 503 (not 500, and
- *   the process survives), every 200 is counted exactly once, and retries with the same
- *   Idempotency-Key count once.
+ *   by a network cut (every relayed WebSocket, or TCP connection for `pg`, dropped): those
+ *   requests answer 503 (not 500, and the process survives), every 200 is counted exactly once,
+ *   and retries with the same Idempotency-Key count once; on both Postgres drivers;
+ * - Postgres refusing connections (nothing listening) answers 503, with the `pg` driver.
  * With CI=true a missing Postgres or redis-server fails these tests instead of skipping them.
  */
 import { randomUUID } from "node:crypto";
-import { Pool, type PoolClient } from "@neondatabase/serverless";
+import net from "node:net";
 import { and, count, eq } from "drizzle-orm";
 import { DrizzleQueryError } from "drizzle-orm/errors";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDependencyUnavailable } from "../../functions/http/errors";
-import { databaseOpener } from "../../functions/platform/database-url";
+import { generateToken } from "../../functions/lib/tokens";
+import { databaseDriverFor, databaseOpener } from "../../functions/platform/database-url";
 import { createUpstashRateLimiter } from "../../functions/ratelimit/upstash";
-import { type Backend, openNodeBackend, PG_HOST, PG_PORT, tcpReachable } from "../support/backends";
+import { type Backend, openNodeBackend, PG_HOST, PG_PORT, PG_USER, tcpReachable } from "../support/backends";
 import { signUp } from "../support/fixtures";
 import { call, type Harness, makeHarness } from "../support/harness";
 import { challenge, codeAt, enrollTotp, stepStart } from "../support/mfa";
 import { requireService, skipWithout } from "../support/services";
+import { startTcpRelay, type TcpRelay, viaRelay } from "../support/tcp-relay";
 import { redisServerInstalled, startThrowawayRedis, type ThrowawayRedis } from "../support/throwaway-redis";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge";
 
@@ -147,134 +151,182 @@ describe.skipIf(skipWithout("redis-server", redisInstalled))("rate-limit store (
   });
 });
 
-describe.skipIf(skipWithout("Postgres", postgresUp))("Postgres connections killed mid-load", () => {
-  let backend: Backend | undefined;
-  let admin: Pool | undefined;
-  let h: Harness;
-
-  beforeAll(async () => {
-    requireService("Postgres", postgresUp);
-    backend = await openNodeBackend("postgres");
-    // The scratch database and relay from the test backend, but the app's own pool factory (as
-    // the Node entry uses it): how that pool survives killed connections is under test. A short
-    // connect timeout keeps the network-cut case quick (requests queued for a slot answer 503).
-    const open = databaseOpener(backend.url!, { perRequest: false, connectTimeoutMs: 2_000 });
-    h = makeHarness({ backend: "postgres", open });
-    // A connection of its own to the scratch database, outside the app's pool.
-    admin = new Pool({ connectionString: backend.url, max: 2 });
-    admin.on("error", () => {});
-    admin.on("connect", (client: PoolClient) => client.on("error", () => {})); // the network cut kills it too
-  });
-
-  afterAll(async () => {
-    await admin?.end().catch(() => {});
-    await backend?.close();
-  });
-
-  /**
-   * Sends 24 increments (two thirds with an Idempotency-Key, on a feature of their own) while the
-   * user's counter rows are locked, so they are certainly in flight, waiting inside their
-   * statements, when `cut` kills their connections; checks the answers and the counters, then
-   * retries the keyed ones with the same keys. `silentCommits`: an unkeyed increment (one
-   * autocommit statement) may commit after its client was cut off, so its 503 is ambiguous
-   * (counted 0 or 1 times): the reason Idempotency-Key exists. A keyed increment never is: its
-   * COMMIT is sent only after its statements answered, which they did not.
-   */
-  async function cutMidLoad(cut: (lockerPid: number) => Promise<void>, silentCommits: boolean) {
-    const user = await signUp(h);
-    const keyedFeature = `keyed-${randomUUID().slice(0, 8)}`;
-    const plainFeature = `plain-${randomUUID().slice(0, 8)}`;
-    const increment = (quantity: number, key?: string) =>
-      call(h, "POST", "/v1/usage", {
-        token: user.token,
-        json: { feature: key ? keyedFeature : plainFeature, quantity },
-        ...(key ? { headers: { "idempotency-key": key } } : {}),
-      });
-    const counter = async (feature: string) => {
-      const { db, t } = h.open();
-      const u = t.usageCounters;
-      const [row] = await db
-        .select({ total: u.total })
-        .from(u)
-        .where(and(eq(u.userId, user.userId), eq(u.feature, feature)));
-      return Number(row?.total ?? 0);
-    };
-    expect((await increment(1, "warm-up")).status).toBe(200);
-    expect((await increment(1)).status).toBe(200);
-
-    const sent = Array.from({ length: 24 }, (_, i) => ({
-      quantity: 1 + ((i * 37) % 500),
-      key: i % 3 === 2 ? undefined : `fault-${i}-${randomUUID()}`,
-    }));
-    let pending: ReturnType<typeof increment>[] = [];
-    // Watching goes through another connection: inside a transaction pg_stat_activity is a snapshot.
-    const locker = await admin!.connect();
-    let lockerError: Error | undefined;
-    try {
-      await locker.query("BEGIN");
-      await locker.query("SELECT 1 FROM usage_counters WHERE user_id = $1 FOR UPDATE", [user.userId]);
-      const lockerPid: number = (await locker.query("SELECT pg_backend_pid() AS pid")).rows[0].pid;
-      pending = sent.map((x) => increment(x.quantity, x.key));
-      const waiting = async () => {
-        const { rows } = await admin!.query(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1 AND wait_event_type = 'Lock'",
-          [lockerPid],
-        );
-        return rows[0].n >= 5;
-      };
-      await eventually(waiting, 15_000, "increments to wait on the row locks");
-      await cut(lockerPid);
-      await locker.query("ROLLBACK");
-    } catch (error) {
-      lockerError = error as Error; // the cut may take the locker's own connection with it
-    } finally {
-      locker.release(lockerError);
-    }
-
-    const answers = await Promise.all(pending);
-    for (const res of answers) {
-      if (res.status !== 200) expectProblem(res, 503, "service_unavailable");
-    }
-    expect(answers.filter((res) => res.status === 503).length).toBeGreaterThanOrEqual(1);
-    const sum = (keyed: boolean, status: number) =>
-      sent.reduce((n, x, i) => n + (!!x.key === keyed && answers[i]!.status === status ? x.quantity : 0), 0);
-    expect(await counter(keyedFeature)).toBe(1 + sum(true, 200));
-    const plain = await counter(plainFeature);
-    if (silentCommits) {
-      expect(plain).toBeGreaterThanOrEqual(1 + sum(false, 200));
-      expect(plain).toBeLessThanOrEqual(1 + sum(false, 200) + sum(false, 503));
-    } else {
-      expect(plain).toBe(1 + sum(false, 200));
-    }
-
-    // Clients retry what failed with the same key; duplicates of what succeeded replay its answer.
-    const keyed = sent.map((x, i) => ({ ...x, i })).filter((x) => x.key);
-    const retries = await Promise.all(keyed.map((x) => increment(x.quantity, x.key)));
-    for (const [j, res] of retries.entries()) {
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      const first = answers[keyed[j]!.i]!;
-      if (first.status === 200) expect(res.body.counter.total).toBe(first.body.counter.total);
-    }
-    expect(await counter(keyedFeature)).toBe(1 + keyed.reduce((n, x) => n + x.quantity, 0));
-  }
-
-  it("pg_terminate_backend: killed requests answer 503, every 200 counts once, retries count once", async () => {
-    await cutMidLoad(async (lockerPid) => {
-      const { rows } = await admin!.query(
-        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN ($1, pg_backend_pid())",
-        [lockerPid],
-      );
-      const pids = rows.map((r: { pid: number }) => r.pid);
-      // Only once they are gone may the locks go: a killed backend must not get to write first.
-      const gone = async () =>
-        (await admin!.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1)", [pids]))
-          .rows[0].n === 0;
-      await eventually(gone, 10_000, "the killed backends to exit");
-    }, false);
-  });
-
-  it("network cut (every WebSocket to Postgres dropped): the same, unkeyed 503s being ambiguous", async () => {
-    // Here a failed statement's ROLLBACK meets a dead client ("… not queryable"): still a 503.
-    await cutMidLoad(async () => backend!.relay!.dropAll(), true);
+describe.skipIf(skipWithout("Postgres", postgresUp))("Postgres refusing connections [pg]", () => {
+  it("answers 503 (not 500) while nothing listens: writes, reads and /readyz", async () => {
+    // A port that was just free: nothing listens there, so every connect is refused at once.
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const url = `postgres://${PG_USER}@127.0.0.1:${port}/nothing_here`;
+    expect(databaseDriverFor(url)).toBe("pg"); // the Node entry's choice for this URL
+    const h = makeHarness({ backend: "postgres-pg", open: databaseOpener(url, { perRequest: false }) });
+    const register = await call(h, "POST", "/v1/auth/register", {
+      json: { email: `refused-${randomUUID()}@example.test`, password: "refused correct horse battery" },
+    });
+    // The SQL rate-limit store lives in the same database and is checked first: closed, 503.
+    expectProblem(register, 503, "rate_limit_unavailable");
+    // A well-formed token: the session lookup is the statement that cannot be sent.
+    const me = await call(h, "GET", "/v1/me", { token: generateToken() });
+    expectProblem(me, 503, "service_unavailable");
+    const ready = await call(h, "GET", "/readyz");
+    expect(ready.status).toBe(503);
+    expect(h.undeclared).toEqual([]);
   });
 });
+
+/** How each driver reaches the scratch database, and how the network under it is cut. */
+const DRIVERS = [
+  { driver: "neon", backend: "postgres", wire: "every relayed WebSocket" },
+  { driver: "pg", backend: "postgres-pg", wire: "every TCP connection through a relay" },
+] as const;
+
+for (const { driver, backend: backendName, wire } of DRIVERS)
+  describe.skipIf(skipWithout("Postgres", postgresUp))(
+    `Postgres connections killed mid-load [${driver}]`,
+    () => {
+      let backend: Backend | undefined;
+      let tcpRelay: TcpRelay | undefined;
+      let admin: pg.Pool | undefined;
+      let h: Harness;
+
+      beforeAll(async () => {
+        requireService("Postgres", postgresUp);
+        backend = await openNodeBackend(backendName);
+        // The scratch database (and, for Neon, the relay) from the test backend, but the app's own
+        // pool factory (as the Node entry uses it): how that pool survives killed connections is
+        // under test. `pg` goes through a TCP relay so the network can be cut under it too. A short
+        // connect timeout keeps the network-cut case quick (requests queued for a slot answer 503).
+        let url = backend.url!;
+        if (driver === "pg") {
+          tcpRelay = await startTcpRelay({ host: PG_HOST, port: PG_PORT });
+          url = viaRelay(url, tcpRelay);
+        }
+        const open = databaseOpener(url, { perRequest: false, connectTimeoutMs: 2_000, driver });
+        h = makeHarness({ backend: backendName, open });
+        // A connection of its own to the scratch database, outside the app's pool and any relay.
+        admin = new pg.Pool({ connectionString: backend.url, max: 2 });
+        admin.on("error", () => {});
+        admin.on("connect", (client) => client.on("error", () => {})); // pg_terminate_backend may hit its idle one
+      });
+
+      afterAll(async () => {
+        await admin?.end().catch(() => {});
+        await tcpRelay?.close();
+        await backend?.close();
+      });
+
+      /**
+       * Sends 24 increments (two thirds with an Idempotency-Key, on a feature of their own) while the
+       * user's counter rows are locked, so they are certainly in flight, waiting inside their
+       * statements, when `cut` kills their connections; checks the answers and the counters, then
+       * retries the keyed ones with the same keys. `silentCommits`: an unkeyed increment (one
+       * autocommit statement) may commit after its client was cut off, so its 503 is ambiguous
+       * (counted 0 or 1 times): the reason Idempotency-Key exists. A keyed increment never is: its
+       * COMMIT is sent only after its statements answered, which they did not.
+       */
+      async function cutMidLoad(cut: (lockerPid: number) => Promise<void>, silentCommits: boolean) {
+        const user = await signUp(h);
+        const keyedFeature = `keyed-${randomUUID().slice(0, 8)}`;
+        const plainFeature = `plain-${randomUUID().slice(0, 8)}`;
+        const increment = (quantity: number, key?: string) =>
+          call(h, "POST", "/v1/usage", {
+            token: user.token,
+            json: { feature: key ? keyedFeature : plainFeature, quantity },
+            ...(key ? { headers: { "idempotency-key": key } } : {}),
+          });
+        const counter = async (feature: string) => {
+          const { db, t } = h.open();
+          const u = t.usageCounters;
+          const [row] = await db
+            .select({ total: u.total })
+            .from(u)
+            .where(and(eq(u.userId, user.userId), eq(u.feature, feature)));
+          return Number(row?.total ?? 0);
+        };
+        expect((await increment(1, "warm-up")).status).toBe(200);
+        expect((await increment(1)).status).toBe(200);
+
+        const sent = Array.from({ length: 24 }, (_, i) => ({
+          quantity: 1 + ((i * 37) % 500),
+          key: i % 3 === 2 ? undefined : `fault-${i}-${randomUUID()}`,
+        }));
+        let pending: ReturnType<typeof increment>[] = [];
+        // Watching goes through another connection: inside a transaction pg_stat_activity is a snapshot.
+        const locker = await admin!.connect();
+        let lockerError: Error | undefined;
+        try {
+          await locker.query("BEGIN");
+          await locker.query("SELECT 1 FROM usage_counters WHERE user_id = $1 FOR UPDATE", [user.userId]);
+          const lockerPid: number = (await locker.query("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+          pending = sent.map((x) => increment(x.quantity, x.key));
+          const waiting = async () => {
+            const { rows } = await admin!.query(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1 AND wait_event_type = 'Lock'",
+              [lockerPid],
+            );
+            return rows[0].n >= 5;
+          };
+          await eventually(waiting, 15_000, "increments to wait on the row locks");
+          await cut(lockerPid);
+          await locker.query("ROLLBACK");
+        } catch (error) {
+          lockerError = error as Error; // the cut may take the locker's own connection with it
+        } finally {
+          locker.release(lockerError);
+        }
+
+        const answers = await Promise.all(pending);
+        for (const res of answers) {
+          if (res.status !== 200) expectProblem(res, 503, "service_unavailable");
+        }
+        expect(answers.filter((res) => res.status === 503).length).toBeGreaterThanOrEqual(1);
+        const sum = (keyed: boolean, status: number) =>
+          sent.reduce(
+            (n, x, i) => n + (!!x.key === keyed && answers[i]!.status === status ? x.quantity : 0),
+            0,
+          );
+        expect(await counter(keyedFeature)).toBe(1 + sum(true, 200));
+        const plain = await counter(plainFeature);
+        if (silentCommits) {
+          expect(plain).toBeGreaterThanOrEqual(1 + sum(false, 200));
+          expect(plain).toBeLessThanOrEqual(1 + sum(false, 200) + sum(false, 503));
+        } else {
+          expect(plain).toBe(1 + sum(false, 200));
+        }
+
+        // Clients retry what failed with the same key; duplicates of what succeeded replay its answer.
+        const keyed = sent.map((x, i) => ({ ...x, i })).filter((x) => x.key);
+        const retries = await Promise.all(keyed.map((x) => increment(x.quantity, x.key)));
+        for (const [j, res] of retries.entries()) {
+          expect(res.status, JSON.stringify(res.body)).toBe(200);
+          const first = answers[keyed[j]!.i]!;
+          if (first.status === 200) expect(res.body.counter.total).toBe(first.body.counter.total);
+        }
+        expect(await counter(keyedFeature)).toBe(1 + keyed.reduce((n, x) => n + x.quantity, 0));
+      }
+
+      it("pg_terminate_backend: killed requests answer 503, every 200 counts once, retries count once", async () => {
+        await cutMidLoad(async (lockerPid) => {
+          const { rows } = await admin!.query(
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN ($1, pg_backend_pid())",
+            [lockerPid],
+          );
+          const pids = rows.map((r: { pid: number }) => r.pid);
+          // Only once they are gone may the locks go: a killed backend must not get to write first.
+          const gone = async () =>
+            (
+              await admin!.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1)", [
+                pids,
+              ])
+            ).rows[0].n === 0;
+          await eventually(gone, 10_000, "the killed backends to exit");
+        }, false);
+      });
+
+      it(`network cut (${wire} to Postgres dropped): the same, unkeyed 503s being ambiguous`, async () => {
+        // Here a failed statement's ROLLBACK meets a dead client ("… not queryable"): still a 503.
+        await cutMidLoad(async () => (driver === "pg" ? tcpRelay! : backend!.relay!).dropAll(), true);
+      });
+    },
+  );

@@ -3,7 +3,8 @@
  * REST API (payload 1.0) events and Application Load Balancer events (single- and multi-value
  * headers), as JSON objects shaped like the ones AWS sends, through
  * the exported handler, over a real database: a migrated libSQL file and, when Postgres is up,
- * Postgres through the Neon driver (WebSocket relay, see test/support/backends.ts).
+ * Postgres through the Neon driver (WebSocket relay, see test/support/backends.ts) and through
+ * pg over plain TCP (a local host picks it, as an RDS one would).
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -480,6 +481,28 @@ describe.skipIf(skipWithout("Postgres", postgresUp))("[postgres] Lambda handler 
   beforeAll(async () => {
     // Creates and migrates a scratch database and points the Neon driver at the relay.
     backend = await openNodeBackend("postgres");
+    // A local host would pick pg: this run is the Neon driver's.
+    handler = createLambdaHandler({ ...env, DATABASE_URL: backend.url, DATABASE_DRIVER: "neon" });
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  lambdaSuite(
+    () => handler,
+    () => env.IP_HASH_KEY,
+    (extra) => createLambdaHandler({ ...env, ...extra, DATABASE_URL: backend.url, DATABASE_DRIVER: "neon" }),
+  );
+});
+
+describe.skipIf(skipWithout("Postgres", postgresUp))("[postgres-pg] Lambda handler (pg driver)", () => {
+  const env = secrets();
+  let backend: Backend;
+  let handler: Handler;
+
+  beforeAll(async () => {
+    // A scratch database reached over plain TCP: DATABASE_DRIVER unset, the local host picks pg.
+    backend = await openNodeBackend("postgres-pg");
     handler = createLambdaHandler({ ...env, DATABASE_URL: backend.url });
   });
   afterAll(async () => {

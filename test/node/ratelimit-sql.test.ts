@@ -8,6 +8,7 @@ import type { RateRule } from "../../functions/ratelimit/types";
 import {
   type Backend,
   NODE_BACKENDS,
+  onPostgres,
   openNodeBackend,
   PG_HOST,
   PG_PORT,
@@ -24,7 +25,7 @@ const rule = (name: string, limit: number): RateRule => ({
 });
 
 for (const name of NODE_BACKENDS) {
-  describe.skipIf(name === "postgres" && skipWithout("Postgres", postgresUp))(
+  describe.skipIf(onPostgres(name) && skipWithout("Postgres", postgresUp))(
     `SQL rate limiter [${name}]`,
     () => {
       let backend: Backend;

@@ -1,7 +1,9 @@
 /**
  * The databases the Node test project runs every route suite against: libSQL (a temporary
- * file) and real Postgres through the Neon serverless driver over a WebSocket relay, each in
- * a scratch database with the committed migrations applied. The app's libSQL handles yield to
+ * file), real Postgres through the Neon serverless driver over a WebSocket relay ("postgres"),
+ * and the same Postgres over plain TCP through node-postgres ("postgres-pg", what the Node and
+ * Lambda entries use for a non-Neon host), each in a scratch database with the committed
+ * migrations applied. The app's libSQL handles yield to
  * the event loop before every statement (yieldingClient), so races show on libSQL too.
  */
 import { rmSync } from "node:fs";
@@ -10,14 +12,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient } from "@libsql/client";
 import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
+import pg from "pg";
 import ws from "ws";
 import type { Database } from "../../db/database";
 import { libsqlDatabase, neonDatabase } from "../../db/dialect";
+import { pgDatabase } from "../../db/dialect-pg";
 import { migrateDatabase } from "../../db/migrate";
 import { type PgRelay, startPgRelay } from "./pg-relay";
 
-export type NodeBackendName = "libsql" | "postgres";
-export const NODE_BACKENDS: NodeBackendName[] = ["libsql", "postgres"];
+export type NodeBackendName = "libsql" | "postgres" | "postgres-pg";
+export const NODE_BACKENDS: NodeBackendName[] = ["libsql", "postgres", "postgres-pg"];
+
+/** True for the backends that need the Postgres server (to skip them on a laptop without it). */
+export function onPostgres(name: NodeBackendName): boolean {
+  return name !== "libsql";
+}
 
 export const PG_HOST = process.env.PGHOST_TEST ?? "127.0.0.1";
 export const PG_PORT = Number(process.env.PGPORT_TEST ?? 5432);
@@ -27,9 +36,9 @@ export interface Backend {
   name: NodeBackendName;
   /** Opens a request-scoped handle (own statement counter) on the backend's shared client. */
   open(): Database;
-  /** Postgres only: the relay, for fault tests. */
+  /** Postgres through the Neon driver only: the relay, for fault tests. */
   relay?: PgRelay;
-  /** Postgres only: the scratch database's connection string (through the relay). */
+  /** Postgres only: the scratch database's connection string (the Neon driver goes through the relay). */
   url?: string;
   close(): Promise<void>;
 }
@@ -103,6 +112,37 @@ async function openLibsql(): Promise<Backend> {
   };
 }
 
+/** Creates a scratch database on the test server; `drop` removes it (connections and all). */
+async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `udh_test_${randomSuffix()}`;
+  const admin = new pg.Client({ connectionString: `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/postgres` });
+  admin.on("error", () => {});
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  return {
+    url: `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/${name}`,
+    drop: async () => {
+      // A connection of its own: the one above is long gone, and a cut (fault tests) must not matter.
+      const dropper = new pg.Client({
+        connectionString: `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/postgres`,
+      });
+      dropper.on("error", () => {});
+      try {
+        await dropper.connect();
+        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } catch {
+        // best effort: a leftover scratch database is harmless
+      } finally {
+        await dropper.end().catch(() => {});
+      }
+    },
+  };
+}
+
 async function openPostgres(): Promise<Backend> {
   const relay = await startPgRelay({ host: PG_HOST, port: PG_PORT });
   neonConfig.webSocketConstructor = ws;
@@ -111,16 +151,9 @@ async function openPostgres(): Promise<Backend> {
   neonConfig.pipelineConnect = false;
   neonConfig.pipelineTLS = false;
 
-  const name = `udh_test_${randomSuffix()}`;
-  const admin = new Pool({
-    connectionString: `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/postgres`,
-    max: 1,
-  });
-  admin.on("error", () => {});
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/${name}`;
-  const pool = new Pool({ connectionString: url, max: 10 });
-  // As in functions/platform/database-url.ts: a dropped connection must not crash the test process.
+  const scratch = await scratchDatabase();
+  const pool = new Pool({ connectionString: scratch.url, max: 10 });
+  // As in functions/platform/serverless-database.ts: a dropped connection must not crash the test process.
   pool.on("error", () => {});
   pool.on("connect", (client: PoolClient) => client.on("error", () => {}));
   await migrateDatabase(neonDatabase(pool));
@@ -128,16 +161,34 @@ async function openPostgres(): Promise<Backend> {
     name: "postgres",
     open: () => neonDatabase(pool),
     relay,
-    url,
+    url: scratch.url,
     close: async () => {
       await pool.end().catch(() => {});
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-      await admin.end().catch(() => {});
+      await scratch.drop();
       await relay.close();
     },
   };
 }
 
+/** The same Postgres over plain TCP through node-postgres, with a pool like the Neon backend's. */
+async function openPostgresPg(): Promise<Backend> {
+  const scratch = await scratchDatabase();
+  const pool = new pg.Pool({ connectionString: scratch.url, max: 10 });
+  pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
+  await migrateDatabase(pgDatabase(pool));
+  return {
+    name: "postgres-pg",
+    open: () => pgDatabase(pool),
+    url: scratch.url,
+    close: async () => {
+      await pool.end().catch(() => {});
+      await scratch.drop();
+    },
+  };
+}
+
 export function openNodeBackend(name: NodeBackendName): Promise<Backend> {
-  return name === "libsql" ? openLibsql() : openPostgres();
+  if (name === "libsql") return openLibsql();
+  return name === "postgres" ? openPostgres() : openPostgresPg();
 }

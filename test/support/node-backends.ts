@@ -1,9 +1,17 @@
 /**
- * Runs a route suite on every Node backend. Postgres missing: a failure in CI, a plain
- * "SKIPPED" line on a laptop.
+ * Runs a route suite on every Node backend (libSQL, Postgres through the Neon driver, Postgres
+ * through pg). Postgres missing: a failure in CI, a plain "SKIPPED" line on a laptop.
  */
 import { afterAll, afterEach, beforeAll, describe, expect } from "vitest";
-import { type Backend, NODE_BACKENDS, openNodeBackend, PG_HOST, PG_PORT, tcpReachable } from "./backends";
+import {
+  type Backend,
+  NODE_BACKENDS,
+  onPostgres,
+  openNodeBackend,
+  PG_HOST,
+  PG_PORT,
+  tcpReachable,
+} from "./backends";
 import { type Harness, type HarnessOptions, makeHarness } from "./harness";
 import { skipWithout } from "./services";
 
@@ -17,7 +25,7 @@ export function onNodeBackends(
   backends = NODE_BACKENDS,
 ): void {
   for (const name of backends) {
-    describe.skipIf(name === "postgres" && skipWithout("Postgres", postgresUp))(`[${name}]`, () => {
+    describe.skipIf(onPostgres(name) && skipWithout("Postgres", postgresUp))(`[${name}]`, () => {
       let backend: Backend;
       let harness: Harness;
       beforeAll(async () => {
