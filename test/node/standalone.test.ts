@@ -5,23 +5,19 @@
  * sessions the main API issued. Its Lambda variant answers the same way.
  */
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createClient } from "@libsql/client";
 import type { LambdaEvent } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { libsqlDatabase } from "../../db/dialect";
-import { migrateDatabase } from "../../db/migrate";
 import usageWorker from "../../functions/standalone/usage";
 import { handler as usageLambda } from "../../functions/standalone/usage-lambda";
+import { type Backend, openNodeBackend } from "../support/backends";
 import { type SignedUp, signUp } from "../support/fixtures";
 import { type Harness, makeHarness } from "../support/harness";
 
-const file = join(tmpdir(), `udh-standalone-${crypto.randomUUID()}.db`);
+// Postgres: on Workers DATABASE_URL is Neon (the Worker opens it through the Neon driver, here
+// through the test relay); the Lambda handler reaches the same database over plain TCP.
 const env = {
   APP_ENV: "test",
-  DATABASE_URL: `file:${file}`,
+  DATABASE_URL: "",
   IP_HASH_KEY: randomBytes(32).toString("base64"),
   ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
   RATE_LIMIT_STORE: "sql",
@@ -54,7 +50,7 @@ async function usage(
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
-let client: ReturnType<typeof createClient>;
+let backend: Backend;
 let main: Harness;
 let user: SignedUp;
 
@@ -62,15 +58,14 @@ let user: SignedUp;
 vi.spyOn(console, "log").mockImplementation(() => {});
 
 beforeAll(async () => {
-  client = createClient({ url: env.DATABASE_URL });
-  await migrateDatabase(libsqlDatabase(client));
+  backend = await openNodeBackend("postgres");
+  env.DATABASE_URL = backend.url ?? "";
   // The main API, on the same database with the same secrets, issues the session.
-  main = makeHarness({ backend: "libsql", open: () => libsqlDatabase(client), env });
+  main = makeHarness({ backend: "postgres", open: backend.open, env });
   user = await signUp(main);
 });
-afterAll(() => {
-  client.close();
-  for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
+afterAll(async () => {
+  await backend.close();
 });
 
 describe("usage Worker (functions/standalone/usage.ts)", () => {

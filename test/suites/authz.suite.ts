@@ -59,6 +59,9 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
   { method: "DELETE", path: "/v1/mfa/factors/{factorId}", json: { code: "123456" } },
   { method: "POST", path: "/v1/mfa/recovery-codes", json: { code: "123456" } },
   { method: "GET", path: "/v1/mfa/recovery-codes" },
+  { method: "POST", path: "/v1/mfa/webauthn/registration/options", json: {} },
+  { method: "POST", path: "/v1/mfa/webauthn/registration/verify", json: { response: {} } },
+  { method: "POST", path: "/v1/mfa/webauthn/authentication/options", json: {} },
   {
     method: "POST",
     path: "/v1/consents",
