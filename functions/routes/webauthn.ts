@@ -8,6 +8,7 @@
  * one second-factor verifier (mfa/second-factor.ts).
  */
 import { uuidv7 } from "uuidv7";
+import { isUniqueViolation } from "../../db/dialect";
 import { limitKeys, reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { AuthenticatedSchema } from "../auth/schemas";
 import { signedInAnswer } from "../auth/session-cookie";
@@ -134,13 +135,22 @@ const registrationFinish = defineRoute(
       metadata: { factorId: id },
     });
     const verified = await prepareFactorVerified(scope, id, first);
-    await scope.db.atomic((db) => [
-      lockUser(db, t, userId),
-      db.insert(t.userMfaMethods).values(factor),
-      insertCredential(db, t, { factorId: id, userId, ...credential, createdAt: now }),
-      insertSecurityEvents(db, t, [registered]),
-      ...verified.writes(db),
-    ]);
+    try {
+      await scope.db.atomic((db) => [
+        lockUser(db, t, userId),
+        db.insert(t.userMfaMethods).values(factor),
+        insertCredential(db, t, { factorId: id, userId, ...credential, createdAt: now }),
+        insertSecurityEvents(db, t, [registered]),
+        ...verified.writes(db),
+      ]);
+    } catch (err) {
+      // Two registrations of one credential racing past the check above: the unique index on the
+      // credential id decides, and the loser's batch (factor included) is rolled back whole.
+      if (isUniqueViolation(err)) {
+        throw new ApiError("invalid_webauthn_response", "This passkey is already registered.");
+      }
+      throw err;
+    }
     return json(
       {
         factor: {

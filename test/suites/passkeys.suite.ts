@@ -3,7 +3,7 @@
  * factor, MFA login, passwordless sign-in, reset, the counter, other users' credentials,
  * replays, a race on one challenge, removal, and the second-factor limits.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { expect, it } from "vitest";
 import { latestMessage, noticesTo, type SignedUp, signUp } from "../support/fixtures";
 import { api, expectStatus, type Harness, makeHarness } from "../support/harness";
@@ -179,6 +179,37 @@ export function passkeysSuite(h: () => Harness): void {
       api(m).v1.auth.mfa.verify.$post({ json: { challengeToken: again, webauthn: fresh2 } }),
       200,
     );
+  });
+
+  it("registers one credential id for one account only, also when two registrations race", async () => {
+    const m = fresh();
+    const rawId = crypto.getRandomValues(new Uint8Array(16));
+    const users = [await signUp(m), await signUp(m)];
+    const registrations = await Promise.all(
+      users.map(async (user) => {
+        const client = api(m, user.token).v1.mfa.webauthn;
+        const { options } = await expectStatus(client.registration.options.$post({ json: {} }), 200);
+        return { client, response: await new SoftAuthenticator().create(options, { rawId }) };
+      }),
+    );
+    const answers = await Promise.all(
+      registrations.map(({ client, response }) => client.registration.verify.$post({ json: { response } })),
+    );
+    // One registration wins; the other is a 400 (never a 5xx) and leaves no factor behind.
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 400]);
+    const loser = answers.find((a) => a.status === 400);
+    expect(((await loser?.json()) as { code: string }).code).toBe("invalid_webauthn_response");
+    const { db, t } = m.open();
+    const factors = await db
+      .select({ userId: t.userMfaMethods.userId })
+      .from(t.userMfaMethods)
+      .where(
+        inArray(
+          t.userMfaMethods.userId,
+          users.map((u) => u.userId),
+        ),
+      );
+    expect(factors).toHaveLength(1);
   });
 
   it("refuses another user's credential, even signing the right challenge", async () => {

@@ -119,7 +119,11 @@ export class SoftAuthenticator {
   constructor(readonly origin = TEST_ORIGIN) {}
 
   /** navigator.credentials.create(): a new ES256 credential for the options' user. */
-  async create(json: object, opts: { zeroCounter?: boolean } = {}): Promise<RegistrationJSON> {
+  async create(
+    json: object,
+    /** `rawId`: reuse this credential id (an authenticator registering one credential twice). */
+    opts: { zeroCounter?: boolean; rawId?: Uint8Array } = {},
+  ): Promise<RegistrationJSON> {
     const options = json as CreationOptionsJSON;
     const rpId = options.rp.id ?? TEST_RP_ID;
     const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
@@ -136,7 +140,7 @@ export class SoftAuthenticator {
         [-3, base64UrlToBytes(jwk.y ?? "")],
       ]),
     );
-    const rawId = crypto.getRandomValues(new Uint8Array(16));
+    const rawId = opts.rawId ?? crypto.getRandomValues(new Uint8Array(16));
     const id = bytesToBase64Url(rawId);
     const counter = opts.zeroCounter ? 0 : 1;
     const authData = concat(
