@@ -20,6 +20,7 @@ import { databaseOpener } from "./platform/database-url";
 import { nodeDocsAssets } from "./platform/docs-assets";
 import { mailTransportFor } from "./platform/mail";
 import { rateLimiterFactory } from "./platform/rate-limiter";
+import { resolveHostNode } from "./platform/resolve-node";
 
 // Node 20 has no global WebSocket; the Neon driver needs one.
 neonConfig.webSocketConstructor = ws;
@@ -43,6 +44,7 @@ const app = createApp({
   clientIp: (c) => getConnInfo(c).remote.address ?? null,
   docsAssets: nodeDocsAssets(),
   ...(mailTransport ? { mailTransport } : {}),
+  resolveHost: resolveHostNode,
 });
 
 /**
