@@ -2,7 +2,7 @@
  * A local HTTP endpoint for webhook tests (Node only): records every request (path, headers,
  * raw body) and answers as `respond` says: a status (with headers), or "hang" (never answers,
  * until the receiver stops). It can be stopped and started again on the same port, to play a
- * receiver that was down.
+ * receiver that was down (starting a running receiver does nothing).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -34,6 +34,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     requests: [],
     respond: () => ({ status: 200 }),
     async start() {
+      if (server) return;
       server = createServer((req: IncomingMessage, res: ServerResponse) => {
         const chunks: Buffer[] = [];
         req.on("data", (c: Buffer) => chunks.push(c));
@@ -51,7 +52,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
           res.end("ok");
         });
       });
-      await new Promise<void>((resolve) => server!.listen(port, "127.0.0.1", resolve));
+      const listening = server;
+      await new Promise<void>((resolve, reject) => {
+        listening.once("error", reject);
+        listening.listen(port, "127.0.0.1", resolve);
+      });
       port = (server.address() as AddressInfo).port;
     },
     async stop() {
