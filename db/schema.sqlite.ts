@@ -23,4 +23,6 @@ export const {
   apiKeys,
   securityEvents,
   rateLimitBuckets,
+  webhooks,
+  webhookDeliveries,
 } = defineTables(sqliteKit);

@@ -66,6 +66,28 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
     (t) => [k.index("user_mfa_methods_user_idx").on(t.userId)],
   );
 
+  /**
+   * A tenant's webhook endpoints. `events` is the subscription as text, `,type1,type2,` or
+   * `,*,`, so "does it subscribe to type T" is the same LIKE on both dialects (the outbox insert
+   * in functions/stores/webhooks.ts); the signing secret is sealed (AES-GCM, bound to the id).
+   * Deleting an endpoint deletes its row, its secret and its deliveries.
+   */
+  const webhooks = k.table(
+    "webhooks",
+    {
+      id: k.id(),
+      tenantId: k.ref("tenant_id", () => tenantAccounts.id).notNull(),
+      url: k.text("url").notNull(),
+      events: k.text("events").notNull(),
+      secretKeyId: k.text("secret_key_id").notNull(),
+      secretCiphertext: k.text("secret_ciphertext").notNull(),
+      /** Who created it (no foreign key: the endpoint does not depend on that account). */
+      createdBy: k.uuid("created_by"),
+      createdAt: k.createdAt(),
+    },
+    (t) => [k.index("webhooks_tenant_idx").on(t.tenantId)],
+  );
+
   const consentScope = tenantScope("user_consents");
   const preferenceScope = tenantScope("user_notification_preferences");
   const usageScope = tenantScope("usage_counters");
@@ -376,6 +398,48 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
       (t) => [
         k.index("security_events_user_idx").on(t.userId, t.id),
         k.index("security_events_tenant_idx").on(t.tenantId, t.id),
+      ],
+    ),
+
+    webhooks,
+
+    /**
+     * The webhook outbox: one row per (endpoint, event), written in the same atomic step as the
+     * event. pending → sending (claimed by one dispatcher) → delivered | failed; back to pending
+     * after a failed attempt. The id is UUIDv7-shaped and derived from the event's id (see
+     * functions/stores/webhooks.ts), so deliveries sort by event time.
+     */
+    webhookDeliveries: k.table(
+      "webhook_deliveries",
+      {
+        /** Text, not uuid: it is computed in SQL (see functions/stores/webhooks.ts). */
+        id: k.text("id").primaryKey(),
+        webhookId: k.ref("webhook_id", () => webhooks.id).notNull(),
+        tenantId: k.ref("tenant_id", () => tenantAccounts.id).notNull(),
+        /** The security event delivered (no foreign key: the payload below is what is sent). */
+        eventId: k.uuid("event_id").notNull(),
+        eventType: k.text("event_type").notNull(),
+        /** The JSON body sent: { id, type, createdAt, tenantId, actorUserId, requestId, metadata }. */
+        payload: k.json("payload").notNull(),
+        status: k
+          .text("status", { enum: ["pending", "sending", "delivered", "failed"] })
+          .notNull()
+          .default("pending"),
+        attempts: k.int("attempts").notNull().default(0),
+        /** The HTTP status of the last answer; null before any, or when there was none (timeout, refused). */
+        lastStatusCode: k.int("last_status_code"),
+        /** Not before this time (backoff); null: at once. */
+        nextAttemptAt: k.time("next_attempt_at"),
+        /** A claim by a dispatcher lasts until then; a crashed dispatcher's claim expires. */
+        claimedUntil: k.time("claimed_until"),
+        createdAt: k.createdAt(),
+        deliveredAt: k.time("delivered_at"),
+      },
+      (t) => [
+        k.uniqueIndex("webhook_deliveries_webhook_event_idx").on(t.webhookId, t.eventId),
+        k.index("webhook_deliveries_webhook_idx").on(t.webhookId, t.id),
+        k.index("webhook_deliveries_due_idx").on(t.status, t.nextAttemptAt),
+        k.index("webhook_deliveries_event_idx").on(t.eventId),
       ],
     ),
 

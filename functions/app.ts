@@ -26,6 +26,7 @@ import { serviceAccessRoutes } from "./routes/service-access";
 import { tenantRoutes } from "./routes/tenants";
 import { usageRoutes } from "./routes/usage";
 import { webauthnAuthRoutes, webauthnMfaRoutes } from "./routes/webauthn";
+import { webhookRoutes } from "./routes/webhooks";
 
 export { API_VERSION } from "./pipeline";
 
@@ -45,6 +46,7 @@ function mountAllRoutes(app: OpenAPIHono<AppEnv>) {
     .route("/v1/tenants", tenantRoutes)
     .route("/v1/tenants", apiKeyRoutes)
     .route("/v1/invitations", invitationRoutes)
+    .route("/v1/tenants", webhookRoutes)
     .route("/v1/consents", consentRoutes)
     .route("/v1/notification-preferences", notificationPreferenceRoutes)
     .route("/v1/usage", usageRoutes)

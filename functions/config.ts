@@ -86,6 +86,15 @@ export interface Config {
     /** SESSION_COOKIE=on: session-issuing answers set `__Host-session` and leave the token out of the body. */
     sessionCookie: boolean;
   };
+  /** Webhook deliveries (functions/webhooks/dispatch.ts). */
+  webhooks: {
+    /** An answer must come within this long (10 s), else the attempt failed. */
+    timeoutMs: number;
+    /** First retry after this long (30 s); each later one waits twice as long. */
+    retryBaseMs: number;
+    /** Retries go on for at least this long (24 h) before a delivery is marked failed. */
+    retryWindowMs: number;
+  };
 }
 
 /** Where and how mail leaves: `log` keeps it in the outbox only (development). */
@@ -222,6 +231,9 @@ const EnvSchema = z.object({
   // 32: the benchmark's usage scenario (and its pgbench run) keeps 32 requests in flight; well
   // under Postgres's default max_connections (100), leaving room for a second instance and psql.
   DATABASE_POOL_MAX: int(1).max(1000).default(32),
+  WEBHOOK_TIMEOUT_SECONDS: int(1).default(10),
+  WEBHOOK_RETRY_BASE_SECONDS: int(1).default(30),
+  WEBHOOK_RETRY_HOURS: int(1).default(24),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
 });
@@ -366,5 +378,10 @@ export function loadConfig(env: Record<string, unknown>): Config {
       ...(e.CONSENT_RETENTION_DAYS ? { consentsMs: e.CONSENT_RETENTION_DAYS * 24 * HOUR } : {}),
     },
     browser: { corsOrigins: e.CORS_ORIGINS, sessionCookie: e.SESSION_COOKIE === "on" },
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_SECONDS * 1000,
+      retryWindowMs: e.WEBHOOK_RETRY_HOURS * HOUR,
+    },
   };
 }

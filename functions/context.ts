@@ -11,6 +11,7 @@ import type { KeyedHasher } from "./lib/keyed-hash";
 import type { SecretBox } from "./lib/secret-box";
 import type { MailTransport } from "./mail/types";
 import type { RateLimiter } from "./ratelimit/types";
+import type { ResolveHost } from "./webhooks/target";
 
 export interface AppDeps {
   config: Config;
@@ -41,6 +42,12 @@ export interface AppDeps {
    * does not serve /docs/assets/*: on Workers the static assets layer answers them.
    */
   docsAssets?: DocsAssetReader;
+  /**
+   * Resolves a webhook's host before each delivery so that every address it has is checked
+   * (Node, Lambda: functions/platform/resolve-node.ts). Workers have none: Cloudflare's fetch
+   * cannot reach private networks (functions/webhooks/target.ts).
+   */
+  resolveHost?: ResolveHost;
 }
 
 /** Who is calling: the live session that authenticated the request. */

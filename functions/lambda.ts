@@ -19,6 +19,7 @@ import type { MailTransport } from "./mail/types";
 import { type PeriodicResult, runPeriodicPass } from "./outbox/periodic";
 import { lambdaDeps } from "./platform/lambda";
 import { mailTransportFor } from "./platform/mail";
+import { resolveHostNode } from "./platform/resolve-node";
 
 export { lambdaSourceIp } from "./platform/lambda";
 
@@ -38,6 +39,7 @@ function depsFor(env: Env, options: LambdaOptions): AppDeps {
   )(deps.config);
   return {
     ...deps,
+    resolveHost: resolveHostNode,
     ...(transport ? { mailTransport: transport } : {}),
     ...(options.defer ? { defer: options.defer } : {}),
   };
@@ -78,6 +80,7 @@ export function createLambdaScheduledHandler(
         config,
         box: createSecretBox(parseKeyring(config.encryptionKeys)),
         transport: deps.mailTransport,
+        resolveHost: deps.resolveHost,
         now: () => new Date(now()),
         log,
       });

@@ -22,6 +22,7 @@ import { databaseDriverFor, databaseOpener } from "./platform/database-url";
 import { nodeDocsAssets } from "./platform/docs-assets";
 import { mailTransportFor } from "./platform/mail";
 import { rateLimiterFactory } from "./platform/rate-limiter";
+import { resolveHostNode } from "./platform/resolve-node";
 
 // Node 20 has no global WebSocket; the Neon driver needs one (pg speaks TCP).
 neonConfig.webSocketConstructor = ws;
@@ -47,6 +48,7 @@ const app = createApp({
   clientIp: (c) => getConnInfo(c).remote.address ?? null,
   docsAssets: nodeDocsAssets(),
   ...(mailTransport ? { mailTransport } : {}),
+  resolveHost: resolveHostNode,
 });
 
 /**

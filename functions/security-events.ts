@@ -45,6 +45,8 @@ export const SECURITY_EVENT_TYPES = [
   "tenant.invitation_accepted",
   "api_key.created",
   "api_key.revoked",
+  "webhook.created",
+  "webhook.deleted",
 ] as const;
 
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
@@ -62,7 +64,7 @@ export type SecurityEventRow = Schema["securityEvents"]["$inferInsert"];
 
 /**
  * The row for an event, to insert alone (recordSecurityEvent) or inside `atomic()` with the
- * change it records: `atomic((db) => [..., insertSecurityEvents(db, t, [row])])`.
+ * change it records: `atomic((db) => [..., ...insertSecurityEvents(db, t, [row])])`.
  */
 export async function securityEventRow(
   scope: RequestScope,
@@ -84,8 +86,11 @@ export async function securityEventRow(
   };
 }
 
-/** Writes one security event now. */
+/** Writes one security event now (with its webhook deliveries, when it is a tenant's: one batch). */
 export async function recordSecurityEvent(scope: RequestScope, input: SecurityEventInput): Promise<void> {
   const { db, t } = scope.db;
-  await insertSecurityEvents(db, t, [await securityEventRow(scope, input)]);
+  const row = await securityEventRow(scope, input);
+  // A tenant's event is two statements (the event, its deliveries); any other is one.
+  if (row.tenantId) await scope.db.atomic((tx) => insertSecurityEvents(tx, t, [row]));
+  else await insertSecurityEvents(db, t, [row])[0];
 }

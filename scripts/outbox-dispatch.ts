@@ -1,6 +1,6 @@
 /**
- * `npm run outbox:dispatch`: one outbox dispatch pass (functions/outbox/dispatch.ts) over
- * DATABASE_URL, for Node deployments' system scheduler (every minute, say). It sends the
+ * `npm run outbox:dispatch`: one outbox dispatch pass (functions/outbox/dispatch.ts) and one
+ * webhook dispatch pass (functions/webhooks/dispatch.ts) over DATABASE_URL, for Node deployments' system scheduler (every minute, say). It sends the
  * messages that are due: retries whose backoff has passed, and messages whose after-response
  * send never finished (a restart, a dispatcher that died holding a claim). Reads the same
  * environment as the server (ENCRYPTION_KEYS opens the payloads; MAIL_* picks the transport).
@@ -15,6 +15,8 @@ import { dispatchDue } from "../functions/outbox/dispatch";
 import { PERIODIC_DISPATCH_LIMIT } from "../functions/outbox/periodic";
 import { databaseOpener } from "../functions/platform/database-url";
 import { mailTransportFor } from "../functions/platform/mail";
+import { resolveHostNode } from "../functions/platform/resolve-node";
+import { dispatchWebhooks } from "../functions/webhooks/dispatch";
 
 // Node 20 has no global WebSocket; the Neon driver needs one.
 neonConfig.webSocketConstructor = ws;
@@ -49,6 +51,16 @@ try {
     log: (line) => console.error(JSON.stringify(line)),
   });
   console.log(JSON.stringify({ msg: "outbox dispatch", ...result }));
+  const webhooks = await dispatchWebhooks(database, {
+    box: createSecretBox(parseKeyring(config.encryptionKeys)),
+    config,
+    now: () => new Date(),
+    limit: PERIODIC_DISPATCH_LIMIT,
+    resolveHost: resolveHostNode,
+    // Per-delivery failures: ids, attempt, status code and reason only.
+    log: (line) => console.error(JSON.stringify(line)),
+  });
+  console.log(JSON.stringify({ msg: "webhook dispatch", ...webhooks }));
 } catch (error) {
   // Never print the error message's SQL parameters or the URL.
   console.error(`outbox:dispatch: failed (${(error as Error).name})`);

@@ -35,7 +35,7 @@ export async function issueSession(
   await scope.db.atomic((db) => [
     insertSession(db, t, row),
     ...alongside(db, row.id),
-    insertSecurityEvents(db, t, eventRows),
+    ...insertSecurityEvents(db, t, eventRows),
   ]);
   return { status: "authenticated" as const, session, user: userView(user) };
 }
@@ -57,7 +57,7 @@ async function issuePasswordSession(scope: RequestScope, user: UserRow) {
   const [, inserted] = await scope.db.atomic((db) => [
     lockUser(db, t, user.id),
     insertSessionUnlessFactor(db, t, row),
-    insertSecurityEventIf(db, t, event, t.userSessions, eq(t.userSessions.id, row.id)),
+    ...insertSecurityEventIf(db, t, event, t.userSessions, eq(t.userSessions.id, row.id)),
   ]);
   if ((inserted as unknown[]).length === 0) return null;
   return { status: "authenticated" as const, session, user: userView(user) };
@@ -86,7 +86,7 @@ export async function issuePasskeySession(scope: RequestScope, user: UserRow, fa
   await scope.db.atomic((db) => [
     lockUser(db, t, user.id),
     insertSession(db, t, row),
-    insertSecurityEvents(db, t, events),
+    ...insertSecurityEvents(db, t, events),
   ]);
   return { status: "authenticated" as const, session, user: userView(user) };
 }
@@ -107,7 +107,7 @@ export async function completePasswordSignIn(scope: RequestScope, user: UserRow)
   const challengeId = uuidv7();
   const [inserted] = await scope.db.atomic((db) => [
     insertChallenge(db, t, { id: challengeId, userId: user.id, tokenHash, createdAt: scope.now, expiresAt }),
-    insertSecurityEventIf(db, t, event, t.mfaChallenges, eq(t.mfaChallenges.id, challengeId)),
+    ...insertSecurityEventIf(db, t, event, t.mfaChallenges, eq(t.mfaChallenges.id, challengeId)),
   ]);
   // The account was deleted while its password was being checked: no session, no challenge.
   if (inserted.length === 0) throw new ApiError("invalid_credentials");

@@ -5,11 +5,11 @@
  * buckets. IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) are their IPv4 address.
  */
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+export const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const HEXTET = /^[0-9a-f]{1,4}$/;
 
-/** Expands an IPv6 address to its 8 hextets (numbers), or null when it is not one. */
-function ipv6Hextets(address: string): number[] | null {
+/** Expands an IPv6 address to its 8 hextets (numbers), or null when it is not one (also used by lib/address.ts). */
+export function ipv6Hextets(address: string): number[] | null {
   let text = address.toLowerCase();
   const zone = text.indexOf("%");
   if (zone !== -1) text = text.slice(0, zone);

@@ -27,7 +27,7 @@ export async function prepareFactorVerified(scope: AuthedScope, factorId: string
   });
   const notice = await prepareNotice(scope, userId, "factor_added");
   const writes = (db: Db): Query[] => [
-    insertSecurityEvents(db, t, [event]),
+    ...insertSecurityEvents(db, t, [event]),
     insertOutboxMessageToUser(db, t, notice, userId),
     ...(recovery
       ? [

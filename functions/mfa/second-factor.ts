@@ -189,7 +189,7 @@ export function verifySecondFactor(
       });
       const notice = await prepareNotice(scope, who.userId, "recovery_code_used");
       await scope.db.atomic((db) => [
-        insertSecurityEvents(db, t, [event]),
+        ...insertSecurityEvents(db, t, [event]),
         insertOutboxMessageToUser(db, t, notice, who.userId),
       ]);
     }

@@ -3,6 +3,8 @@ import type { AppDeps, AppEnv, RequestScope, Vault } from "../context";
 import { networkOf } from "../lib/network";
 import { dispatchDue } from "../outbox/dispatch";
 import { collectQueuedMessages } from "../outbox/queued";
+import { dispatchWebhooks } from "../webhooks/dispatch";
+import { collectWebhookEvents } from "../webhooks/queued";
 
 /** The contract's request id alphabet (Hono's requestId middleware allows a different set). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -34,8 +36,9 @@ export function resolveClientIp(c: Context, deps: AppDeps): string | null {
  *
  * After the response it runs the request's after-response work: first the sending of the
  * outbox messages the request queued (collected by functions/outbox/queued.ts; with
- * `deps.mailTransport`), then the tasks given to `scope.afterResponse`, one after another, and
- * then closes the request's database. None of it delays the response: on Workers it is handed
+ * `deps.mailTransport`), then the tasks given to `scope.afterResponse`, then the webhook
+ * deliveries of the tenant events it wrote (functions/webhooks/queued.ts), one after another,
+ * and then closes the request's database. None of it delays the response: on Workers it is handed
  * to `executionCtx.waitUntil`, elsewhere it runs in the background (given to `deps.defer` when
  * set). A failure is logged by its error name; a message that could not be sent stays in the
  * outbox for the periodic pass (functions/outbox/periodic.ts).
@@ -82,8 +85,9 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
     };
     c.set("scope", scope);
     const queued = new Set<string>();
+    const tenantEvents = new Set<string>();
     try {
-      await collectQueuedMessages(queued, next);
+      await collectQueuedMessages(queued, () => collectWebhookEvents(tenantEvents, next));
     } finally {
       c.res.headers.set("X-Request-Id", requestId);
       const transport = deps.mailTransport;
@@ -98,6 +102,22 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
             log: (line) => log({ ...line, requestId }),
           });
           log({ level: "info", msg: "outbox dispatch", requestId, ...sent });
+        });
+      }
+      if (tenantEvents.size > 0) {
+        // The webhook deliveries of the tenant events the request wrote (if any subscribe).
+        tasks.push(async () => {
+          const sent = await dispatchWebhooks(db, {
+            box: vault.box,
+            config: deps.config,
+            now: () => new Date(now()),
+            eventIds: [...tenantEvents],
+            resolveHost: deps.resolveHost,
+            log: (line) => log({ ...line, requestId }),
+          });
+          if (sent.delivered + sent.retried + sent.failed > 0) {
+            log({ level: "info", msg: "webhook dispatch", requestId, ...sent });
+          }
         });
       }
       if (tasks.length === 0) {

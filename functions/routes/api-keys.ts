@@ -73,7 +73,7 @@ const createKey = defineRoute(
     });
     const { t } = scope.db;
     const row = { ...record, tenantId, keyHash, createdBy: scope.auth.userId };
-    await scope.db.atomic((db) => [insertApiKey(db, t, row), insertSecurityEvents(db, t, [event])]);
+    await scope.db.atomic((db) => [insertApiKey(db, t, row), ...insertSecurityEvents(db, t, [event])]);
     return json({ apiKey: apiKeyView(record), key }, 201);
   },
 );
@@ -119,7 +119,7 @@ const revokeKey = defineRoute(
     // The event is written only when this request's UPDATE revoked the key (same batch).
     const [revoked] = await scope.db.atomic((db) => [
       revokeApiKey(db, t, tenantId, apiKeyId, scope.now),
-      insertSecurityEventIf(db, t, event, t.apiKeys, keyRevokedAt(t, tenantId, apiKeyId, scope.now)),
+      ...insertSecurityEventIf(db, t, event, t.apiKeys, keyRevokedAt(t, tenantId, apiKeyId, scope.now)),
     ]);
     if (revoked.length === 0) throw new ApiError("not_found");
     return noContent();

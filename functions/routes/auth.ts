@@ -69,7 +69,7 @@ const register = defineRoute(
       }),
       insertEmailToken(db, t, verification.row),
       insertOutboxMessageForUser(db, t, { ...message, recipient: body.email }, id),
-      insertSecurityEventForUser(db, t, { ...event, userId: id }),
+      ...insertSecurityEventForUser(db, t, { ...event, userId: id }),
     ]);
     const [user] = inserted;
     if (!user) throw new ApiError("email_taken", "An account with this email exists.");
@@ -136,7 +136,7 @@ const logout = defineRoute(
     const event = await securityEventRow(scope, { type: "auth.logout", userId, metadata: { sessionId } });
     await scope.db.atomic((db) => [
       revokeSessionById(db, t, sessionId, scope.now),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
     ]);
     return noContent(clearedSessionCookie(scope));
   },

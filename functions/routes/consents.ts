@@ -71,7 +71,7 @@ const recordConsent = defineRoute(
     });
     const row = { ...record, userId, ipHash, userAgentHash, requestId: scope.requestId };
     // The record and its security event land together or not at all.
-    await scope.db.atomic((db) => [insertConsent(db, t, row), insertSecurityEvents(db, t, [event])]);
+    await scope.db.atomic((db) => [insertConsent(db, t, row), ...insertSecurityEvents(db, t, [event])]);
     return json({ consent: consentView(record) }, 201);
   },
 );

@@ -40,7 +40,7 @@ const verify = defineRoute(
     const event = await securityEventRow(scope, { type: "auth.email_verified", userId: user.id });
     await scope.db.atomic((db) => [
       markEmailVerified(db, t, user.id, scope.now),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
     ]);
     return json({ user: userView({ ...user, emailVerifiedAt: user.emailVerifiedAt ?? scope.now }) });
   },
@@ -138,7 +138,7 @@ const confirmChange = defineRoute(
     const event = await securityEventRow(scope, { type: "auth.email_changed", userId: spent.userId });
     await scope.db.atomic((db) => [
       insertOutboxMessageForUser(db, t, { ...notice, recipient: before.email }, spent.userId),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
     ]);
     return json({ user: userView({ ...before, email: spent.email, emailVerifiedAt: scope.now }) });
   },

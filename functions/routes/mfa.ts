@@ -110,7 +110,7 @@ const enroll = defineRoute(
     });
     await scope.db.atomic((db) => [
       ...replacePendingFactor(db, t, factor),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
     ]);
     const otpauthUri = totpUri({ secret, issuer: scope.config.totpIssuer, account: user.email });
     return json(
@@ -212,7 +212,7 @@ const remove = defineRoute(
     const notice = factor.status === "verified" ? await prepareNotice(scope, userId, "factor_removed") : null;
     await scope.db.atomic((db) => [
       ...deleteFactor(db, t, userId, factor.id),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
       ...(notice ? [insertOutboxMessageToUser(db, t, notice, userId)] : []),
     ]);
     return noContent();

@@ -57,7 +57,7 @@ const forgot = defineRoute(
     await scope.db.atomic((db) => [
       insertResetToken(db, t, { id: uuidv7(), userId, tokenHash, createdAt: now, expiresAt }),
       insertOutboxMessageForUser(db, t, { ...message, recipient: email }, userId),
-      insertSecurityEventForUser(db, t, { ...event, userId }),
+      ...insertSecurityEventForUser(db, t, { ...event, userId }),
     ]);
     return accepted();
   },
@@ -149,7 +149,7 @@ const change = defineRoute(
     await scope.db.atomic((db) => [
       setPasswordHash(db, t, userId, passwordHash, scope.now),
       revokeOtherSessions(db, t, userId, scope.now, sessionId),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
       insertOutboxMessageToUser(db, t, notice, userId),
     ]);
     return noContent();

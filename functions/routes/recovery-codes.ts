@@ -38,7 +38,7 @@ const regenerate = defineRoute(
     const notice = await prepareNotice(scope, userId, "recovery_codes_regenerated");
     await scope.db.atomic((db) => [
       ...replaceRecoveryCodes(db, t, userId, rows),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
       insertOutboxMessageToUser(db, t, notice, userId),
     ]);
     return json({ recoveryCodes: codes }, 201);

@@ -102,7 +102,7 @@ const createTenant = defineRoute(
     await scope.db.atomic((db) => [
       insertTenant(db, t, tenant),
       insertMembership(db, t, owner),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
     ]);
     return json({ tenant: tenantView(tenant), role: "owner" }, 201);
   },
@@ -190,7 +190,7 @@ const updateTenantRoute = defineRoute(
     });
     const [[tenant]] = await scope.db.atomic((db) => [
       updateTenant(db, t, tenantId, body),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
     ]);
     if (!tenant) throw new ApiError("forbidden");
     return json({ tenant: tenantView(tenant) });
@@ -226,7 +226,7 @@ const deleteTenant = defineRoute(
     await scope.db.atomic((db) => [
       lockTenant(db, t, tenantId),
       ...tombstoneTenant(db, t, tenantId, scope.now),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
     ]);
     return noContent();
   },
@@ -387,7 +387,7 @@ const invite = defineRoute(
     });
     const invitation = await upsertInvitation(scope.db, row, (db) => [
       insertOutboxMessage(db, t, { ...message, recipient: body.email }),
-      insertSecurityEvents(db, t, [event]),
+      ...insertSecurityEvents(db, t, [event]),
     ]);
     return json({ invitation: invitationView(invitation) }, 201);
   },

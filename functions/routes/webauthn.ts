@@ -140,7 +140,7 @@ const registrationFinish = defineRoute(
         lockUser(db, t, userId),
         db.insert(t.userMfaMethods).values(factor),
         insertCredential(db, t, { factorId: id, userId, ...credential, createdAt: now }),
-        insertSecurityEvents(db, t, [registered]),
+        ...insertSecurityEvents(db, t, [registered]),
         ...verified.writes(db),
       ]);
     } catch (err) {

@@ -255,8 +255,8 @@ export async function deleteAccount(database: Database, d: AccountDeletion): Pro
           updatedAt: now,
         })
         .where(and(eq(u.id, userId), decided)),
-      insertSecurityEventIf(db, t, d.event, o, eq(o.id, d.notice.id)),
-      ...d.tenantEvents.map((event) =>
+      ...insertSecurityEventIf(db, t, d.event, o, eq(o.id, d.notice.id)),
+      ...d.tenantEvents.flatMap((event) =>
         insertSecurityEventIf(
           db,
           t,

@@ -93,12 +93,14 @@ export async function revokeInvitation(
   const { t } = database;
   const i = t.tenantInvitations;
   const which = and(eq(i.tenantId, tenantId), eq(i.id, id));
-  const [, , deleted] = await database.atomic((db) => [
+  const results = await database.atomic((db) => [
     lockTenant(db, t, tenantId),
-    insertSecurityEventIf(db, t, event, i, which),
+    // Before the delete: the event is written only when the invitation is there to revoke.
+    ...insertSecurityEventIf(db, t, event, i, which),
     db.delete(i).where(which).returning({ id: i.id }),
   ]);
-  return deleted.length === 1;
+  // The delete is last (the events before it are one statement or more: webhook deliveries).
+  return (results[results.length - 1] as unknown[]).length === 1;
 }
 
 /** The live invitation whose token has this hash (pending, not expired), with its tenant; or null. */
@@ -158,15 +160,16 @@ export async function acceptInvitation(
     role: sql`${i.role}`,
     createdAt: a.now,
   };
-  const [, , , , deleted] = await database.atomic((db) => [
+  const results = await database.atomic((db) => [
     lockTenant(db, t, a.tenantId),
-    insertSecurityEventIf(db, t, a.accepted, i, pending),
-    insertSecurityEventIf(db, t, a.memberAdded, i, and(pending, notMember)),
+    ...insertSecurityEventIf(db, t, a.accepted, i, pending),
+    ...insertSecurityEventIf(db, t, a.memberAdded, i, and(pending, notMember)),
     db
       .insert(m)
       .select(rowWhere(m, membership, i, pending))
       .onConflictDoNothing(),
     db.delete(i).where(pending).returning({ id: i.id }),
   ]);
-  return deleted.length === 1;
+  // The delete is last (the events before it are one statement or more: webhook deliveries).
+  return (results[results.length - 1] as unknown[]).length === 1;
 }

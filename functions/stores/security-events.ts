@@ -3,6 +3,7 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { rowWhere } from "../tenant-data/sql";
+import { insertWebhookDeliveries } from "./webhooks";
 
 export type SecurityEventInsert = Schema["securityEvents"]["$inferInsert"];
 
@@ -31,6 +32,30 @@ export function tenantSecurityEventView(e: ListedSecurityEvent) {
   return { ...securityEventView(e), actorUserId: e.actorUserId };
 }
 
+/**
+ * The statements that write events: the event insert, then, for each event of a tenant, the
+ * insert of its webhook deliveries (functions/stores/webhooks.ts), so the webhook outbox is
+ * written in the same transaction or batch as the event. Events without a tenant stay one
+ * statement. Callers spread the result into their batch: `atomic((db) => [change, ...events])`.
+ */
+export type EventStatements = [Query, ...Query[]];
+
+function withDeliveries(db: Db, t: Schema, insert: Query, rows: SecurityEventInsert[]): EventStatements {
+  const deliveries = rows.flatMap((row) =>
+    row.tenantId && row.id
+      ? [
+          insertWebhookDeliveries(db, t, {
+            ...row,
+            id: row.id,
+            tenantId: row.tenantId,
+            createdAt: row.createdAt,
+          }),
+        ]
+      : [],
+  );
+  return [insert, ...deliveries];
+}
+
 /** Inserts one event row only when `where` finds a row of `from` (the change it records happened). */
 export function insertSecurityEventIf(
   db: Db,
@@ -38,8 +63,13 @@ export function insertSecurityEventIf(
   row: SecurityEventInsert,
   from: SQLiteTable,
   where: SQL | undefined,
-): Query {
-  return db.insert(t.securityEvents).select(rowWhere(t.securityEvents, row, from, where));
+): EventStatements {
+  return withDeliveries(
+    db,
+    t,
+    db.insert(t.securityEvents).select(rowWhere(t.securityEvents, row, from, where)),
+    [row],
+  );
 }
 
 /** Inserts one event row on its user, or nothing when that user does not exist (same statement, same work). */
@@ -47,13 +77,13 @@ export function insertSecurityEventForUser(
   db: Db,
   t: Schema,
   row: SecurityEventInsert & { userId: string },
-): Query {
+): EventStatements {
   return insertSecurityEventIf(db, t, row, t.users, eq(t.users.id, row.userId));
 }
 
-/** Inserts event rows (alone, or in a batch with the change they record). */
-export function insertSecurityEvents(db: Db, t: Schema, rows: SecurityEventInsert[]): Query {
-  return db.insert(t.securityEvents).values(rows);
+/** Inserts event rows (alone, or in a batch with the change they record), and their webhook deliveries. */
+export function insertSecurityEvents(db: Db, t: Schema, rows: SecurityEventInsert[]): EventStatements {
+  return withDeliveries(db, t, db.insert(t.securityEvents).values(rows), rows);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Nothing secret is stored in plain form: after flows that handle passwords, session,
- * challenge and reset tokens, tenant API keys, TOTP secrets, recovery codes, WebAuthn
+ * challenge and reset tokens, tenant API keys, webhook signing secrets, TOTP secrets, recovery codes, WebAuthn
  * challenges, IPs and user agents, every table of the database, and the account's export, are
  * scanned for those values. (What an account deletion leaves is scanned in account.suite.ts.)
  */
@@ -75,6 +75,15 @@ export function plaintextSuite(h: () => Harness): void {
       200,
     );
     await m.settle();
+    // A webhook's signing secret (and its key, the base64 after `whsec_`) is stored sealed only.
+    const webhook = await expectStatus(
+      client(user.token).v1.tenants[":tenantId"].webhooks.$post({
+        param: { tenantId },
+        json: { url: "http://127.0.0.1:9/plaintext-probe", events: ["*"] },
+      }),
+      201,
+    );
+    secrets.push(webhook.secret, webhook.secret.slice("whsec_".length));
     const enrolled = await enrollTotp(m, user);
     secrets.push(enrolled.secret, ...enrolled.recoveryCodes);
     m.clock.advance(STEP_MS);
