@@ -198,7 +198,8 @@ export function passkeysSuite(h: () => Harness): void {
     // One registration wins; the other is a 400 (never a 5xx) and leaves no factor behind.
     expect(answers.map((a) => a.status).sort()).toEqual([201, 400]);
     const loser = answers.find((a) => a.status === 400);
-    expect(((await loser?.json()) as { code: string }).code).toBe("invalid_webauthn_response");
+    if (!loser) throw new Error("expected one refused registration");
+    expect(((await loser.json()) as { code: string }).code).toBe("invalid_webauthn_response");
     const { db, t } = m.open();
     const factors = await db
       .select({ userId: t.userMfaMethods.userId })
