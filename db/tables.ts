@@ -412,8 +412,11 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
     webhookDeliveries: k.table(
       "webhook_deliveries",
       {
-        /** Text, not uuid: it is computed in SQL (see functions/stores/webhooks.ts). */
-        id: k.text("id").primaryKey(),
+        /**
+         * The delivered event's id: a webhook receives each event once, so (webhook, id) is the key,
+         * and the Standard Webhooks `webhook-id` (a receiver's dedup key) stays the same on retries.
+         */
+        id: k.uuid("id").notNull(),
         webhookId: k.ref("webhook_id", () => webhooks.id).notNull(),
         tenantId: k.ref("tenant_id", () => tenantAccounts.id).notNull(),
         /** The security event delivered (no foreign key: the payload below is what is sent). */
@@ -436,8 +439,7 @@ export function defineTables<D extends Dialect>(k: Kit<D>) {
         deliveredAt: k.time("delivered_at"),
       },
       (t) => [
-        k.uniqueIndex("webhook_deliveries_webhook_event_idx").on(t.webhookId, t.eventId),
-        k.index("webhook_deliveries_webhook_idx").on(t.webhookId, t.id),
+        k.primaryKey({ columns: [t.webhookId, t.id] }),
         k.index("webhook_deliveries_due_idx").on(t.status, t.nextAttemptAt),
         k.index("webhook_deliveries_event_idx").on(t.eventId),
       ],

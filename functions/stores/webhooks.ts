@@ -135,7 +135,7 @@ export function insertWebhookDeliveries(db: Db, t: Schema, e: TenantEventRow): Q
   );
   const eventWritten = sql`exists (select 1 from ${t.securityEvents} where ${t.securityEvents.id} = ${e.id})`;
   const row = {
-    id: sql`${e.id.slice(0, 24)} || substr(cast(${w.id} as text), 25, 12)`,
+    id: e.id,
     webhookId: sql`${w.id}`,
     tenantId: sql`${w.tenantId}`,
     eventId: e.id,
@@ -204,22 +204,27 @@ function due(t: Schema, now: Date): SQL {
   )!;
 }
 
-/** Ids of up to `limit` deliveries due at `now`, oldest first; with `eventIds`, only theirs. */
+/** A delivery's key: its webhook and its id (the event's). */
+export interface DeliveryKey {
+  webhookId: string;
+  id: string;
+}
+
+/** Keys of up to `limit` deliveries due at `now`, oldest first; with `eventIds`, only theirs. */
 export async function listDueDeliveryIds(
   { db, t }: Database,
   now: Date,
   limit: number,
   eventIds?: readonly string[],
-): Promise<string[]> {
+): Promise<DeliveryKey[]> {
   const d = t.webhookDeliveries;
   if (eventIds && eventIds.length === 0) return [];
-  const rows = await db
-    .select({ id: d.id })
+  return db
+    .select({ webhookId: d.webhookId, id: d.id })
     .from(d)
     .where(and(due(t, now), eventIds ? inArray(d.eventId, [...eventIds]) : undefined))
-    .orderBy(asc(d.id))
+    .orderBy(asc(d.id), asc(d.webhookId))
     .limit(limit);
-  return rows.map((r) => r.id);
 }
 
 /** A delivery as its claimer holds it; `attempts` (this attempt's number) fences the claim. */
@@ -239,7 +244,7 @@ export interface ClaimedDelivery {
  */
 export async function claimDelivery(
   { db, t }: Database,
-  id: string,
+  key: DeliveryKey,
   now: Date,
   leaseMs: number,
 ): Promise<ClaimedDelivery | undefined> {
@@ -251,7 +256,7 @@ export async function claimDelivery(
       claimedUntil: new Date(now.getTime() + leaseMs),
       attempts: sql`${d.attempts} + 1`,
     })
-    .where(and(eq(d.id, id), due(t, now)))
+    .where(and(eq(d.webhookId, key.webhookId), eq(d.id, key.id), due(t, now)))
     .returning({ id: d.id, webhookId: d.webhookId, payload: d.payload, attempts: d.attempts });
   if (!row) return undefined;
   const w = t.webhooks;
@@ -275,7 +280,7 @@ export type DeliveryOutcome =
  */
 export async function finishDelivery(
   { db, t }: Database,
-  claim: Pick<ClaimedDelivery, "id" | "attempts">,
+  claim: Pick<ClaimedDelivery, "id" | "webhookId" | "attempts">,
   outcome: DeliveryOutcome,
 ): Promise<boolean> {
   const d = t.webhookDeliveries;
@@ -289,7 +294,14 @@ export async function finishDelivery(
   const rows = await db
     .update(d)
     .set(set)
-    .where(and(eq(d.id, claim.id), eq(d.status, "sending"), eq(d.attempts, claim.attempts)))
+    .where(
+      and(
+        eq(d.webhookId, claim.webhookId),
+        eq(d.id, claim.id),
+        eq(d.status, "sending"),
+        eq(d.attempts, claim.attempts),
+      ),
+    )
     .returning({ id: d.id });
   return rows.length > 0;
 }

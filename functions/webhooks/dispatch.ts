@@ -88,16 +88,16 @@ export async function dispatchWebhooks(
 ): Promise<WebhookDispatchResult> {
   const clock = typeof opts.now === "function" ? opts.now : () => opts.now as Date;
   const result: WebhookDispatchResult = { delivered: 0, retried: 0, failed: 0 };
-  const ids = await listDueDeliveryIds(
+  const keys = await listDueDeliveryIds(
     database,
     clock(),
     opts.limit ?? DEFAULT_WEBHOOK_DISPATCH_LIMIT,
     opts.eventIds,
   );
   const lease = webhookLeaseMs(opts.config);
-  for (const id of ids) {
+  for (const key of keys) {
     // Another dispatcher may have taken it since the list was read: then skip it.
-    const claim = await claimDelivery(database, id, clock(), lease);
+    const claim = await claimDelivery(database, key, clock(), lease);
     if (!claim) continue;
     const { outcome, reason } = await attempt(claim, opts, clock);
     result[

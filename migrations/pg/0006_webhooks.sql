@@ -1,5 +1,5 @@
 CREATE TABLE "webhook_deliveries" (
-	"id" text PRIMARY KEY NOT NULL,
+	"id" uuid NOT NULL,
 	"webhook_id" uuid NOT NULL,
 	"tenant_id" uuid NOT NULL,
 	"event_id" uuid NOT NULL,
@@ -11,7 +11,8 @@ CREATE TABLE "webhook_deliveries" (
 	"next_attempt_at" timestamp with time zone,
 	"claimed_until" timestamp with time zone,
 	"created_at" timestamp with time zone NOT NULL,
-	"delivered_at" timestamp with time zone
+	"delivered_at" timestamp with time zone,
+	CONSTRAINT "webhook_deliveries_webhook_id_id_pk" PRIMARY KEY("webhook_id","id")
 );
 --> statement-breakpoint
 CREATE TABLE "webhooks" (
@@ -28,8 +29,6 @@ CREATE TABLE "webhooks" (
 ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_webhook_id_webhooks_id_fk" FOREIGN KEY ("webhook_id") REFERENCES "public"."webhooks"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_tenant_id_tenant_accounts_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenant_accounts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhooks" ADD CONSTRAINT "webhooks_tenant_id_tenant_accounts_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenant_accounts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE UNIQUE INDEX "webhook_deliveries_webhook_event_idx" ON "webhook_deliveries" USING btree ("webhook_id","event_id");--> statement-breakpoint
-CREATE INDEX "webhook_deliveries_webhook_idx" ON "webhook_deliveries" USING btree ("webhook_id","id");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_due_idx" ON "webhook_deliveries" USING btree ("status","next_attempt_at");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_event_idx" ON "webhook_deliveries" USING btree ("event_id");--> statement-breakpoint
 CREATE INDEX "webhooks_tenant_idx" ON "webhooks" USING btree ("tenant_id");

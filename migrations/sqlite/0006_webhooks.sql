@@ -1,5 +1,5 @@
 CREATE TABLE `webhook_deliveries` (
-	`id` text PRIMARY KEY NOT NULL,
+	`id` text NOT NULL,
 	`webhook_id` text NOT NULL,
 	`tenant_id` text NOT NULL,
 	`event_id` text NOT NULL,
@@ -12,12 +12,11 @@ CREATE TABLE `webhook_deliveries` (
 	`claimed_until` integer,
 	`created_at` integer NOT NULL,
 	`delivered_at` integer,
+	PRIMARY KEY(`webhook_id`, `id`),
 	FOREIGN KEY (`webhook_id`) REFERENCES `webhooks`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`tenant_id`) REFERENCES `tenant_accounts`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `webhook_deliveries_webhook_event_idx` ON `webhook_deliveries` (`webhook_id`,`event_id`);--> statement-breakpoint
-CREATE INDEX `webhook_deliveries_webhook_idx` ON `webhook_deliveries` (`webhook_id`,`id`);--> statement-breakpoint
 CREATE INDEX `webhook_deliveries_due_idx` ON `webhook_deliveries` (`status`,`next_attempt_at`);--> statement-breakpoint
 CREATE INDEX `webhook_deliveries_event_idx` ON `webhook_deliveries` (`event_id`);--> statement-breakpoint
 CREATE TABLE `webhooks` (

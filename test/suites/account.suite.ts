@@ -283,7 +283,7 @@ export function accountSuite(h: () => Harness): void {
         ),
       );
       await database.atomic(
-        (db) => statements.map((rows) => insertSecurityEvents(db, t, rows)) as [never, ...never[]],
+        (db) => statements.flatMap((rows) => insertSecurityEvents(db, t, rows)) as [never, ...never[]],
       );
     }
     const total = await countFor(m, "securityEvents", user.userId);

@@ -168,12 +168,19 @@ export function webhookRoutesSuite(h: () => Harness): void {
       ["tenant.member_added", memberAdded?.id],
     ]);
     expect(await deliveriesOf(h(), owner, tenantId, removed.webhook.id)).toEqual([]);
-    // `*` gets its own creation and the member's addition, newest first.
+    // `*` gets every event of the tenant from its own creation on (the invitation, its
+    // acceptance, the member's addition), newest first, as the feed shows them.
     const everything = await deliveriesOf(h(), owner, tenantId, all.webhook.id);
-    expect(everything.map(shape)).toEqual([
-      ["tenant.member_added", memberAdded?.id],
-      ["webhook.created", allCreated?.id],
+    const since = events.filter((e) => allCreated && e.id >= allCreated.id);
+    expect(since.map((e) => e.type)).toEqual([
+      "tenant.member_added",
+      "tenant.invitation_accepted",
+      "tenant.invitation_created",
+      "webhook.created",
     ]);
+    expect(everything.map(shape)).toEqual(since.map((e) => [e.type, e.id]));
+    // A delivery's id is its event's: the same `webhook-id` on every retry.
+    for (const d of everything) expect(d.id).toBe(d.eventId);
     for (const d of everything) {
       expect(d).toEqual({
         id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
@@ -191,12 +198,14 @@ export function webhookRoutesSuite(h: () => Harness): void {
     const param = { tenantId, webhookId: all.webhook.id };
     const first = await expectStatus(pages.$get({ param, query: { limit: "1" } }), 200);
     expect(first.deliveries.map((d) => d.id)).toEqual([everything[0]?.id]);
-    const rest = await expectStatus(
-      pages.$get({ param, query: { limit: "1", cursor: String(first.nextCursor) } }),
-      200,
-    );
-    expect(rest.deliveries.map((d) => d.id)).toEqual([everything[1]?.id]);
-    expect(rest.nextCursor).toBeNull();
+    const paged = [...first.deliveries.map((d) => d.id)];
+    let cursor = first.nextCursor;
+    while (cursor) {
+      const page = await expectStatus(pages.$get({ param, query: { limit: "1", cursor } }), 200);
+      paged.push(...page.deliveries.map((d) => d.id));
+      cursor = page.nextCursor;
+    }
+    expect(paged).toEqual(everything.map((d) => d.id));
     await expectStatus(pages.$get({ param, query: { limit: "0" } }), 400);
     await expectStatus(pages.$get({ param, query: { limit: "101" } }), 400);
     await expectStatus(pages.$get({ param, query: { cursor: "garbage" } }), 400);
@@ -242,6 +251,10 @@ export function webhookDeliverySuite(h: () => Harness, receiver: () => WebhookRe
     h().clock.reset();
   });
 
+  /** Its own creation and members joining: one event per added member (not the invitation's two). */
+  const MEMBER_EVENTS: Subscription = ["webhook.created", "tenant.member_added"];
+  const isMemberEvent = (type: string) => (MEMBER_EVENTS as string[]).includes(type);
+
   /** Owner, tenant and a `*` webhook to this test's path; its creation event is attempted at once. */
   async function setUp(events: Subscription = ["*"]) {
     const owner = await signUp(h());
@@ -253,7 +266,7 @@ export function webhookDeliverySuite(h: () => Harness, receiver: () => WebhookRe
   }
 
   it("POSTs every subscribed event once, signed so the standardwebhooks package verifies it", async () => {
-    const { owner, tenantId, secret, deliveries } = await setUp();
+    const { owner, tenantId, secret, deliveries } = await setUp(MEMBER_EVENTS);
     const member = await signUp(h());
     await addMember(h(), tenantId, owner, member);
     await h().settle();
@@ -261,7 +274,7 @@ export function webhookDeliverySuite(h: () => Harness, receiver: () => WebhookRe
     // checked against the real time).
     await dispatch();
 
-    const events = (await tenantFeed(h(), owner, tenantId)).filter((e) => e.type !== "tenant.created");
+    const events = (await tenantFeed(h(), owner, tenantId)).filter((e) => isMemberEvent(e.type));
     const listed = await deliveries();
     expect(received()).toHaveLength(2);
     expect(received().map((r) => JSON.parse(r.body).id)).toEqual(events.map((e) => e.id).reverse());
@@ -274,7 +287,8 @@ export function webhookDeliverySuite(h: () => Harness, receiver: () => WebhookRe
         type: event.type,
         createdAt: event.createdAt,
         tenantId,
-        actorUserId: owner.userId,
+        // The owner created the webhook; the member accepted the invitation that added them.
+        actorUserId: event.type === "webhook.created" ? owner.userId : member.userId,
         requestId: event.requestId,
         metadata: event.metadata,
       });
@@ -365,7 +379,7 @@ export function webhookDeliverySuite(h: () => Harness, receiver: () => WebhookRe
   it("loses nothing while the receiver is down: every event arrives once when it is back", async () => {
     h().clock.set(T0);
     await receiver().stop();
-    const { owner, tenantId, deliveries } = await setUp();
+    const { owner, tenantId, deliveries } = await setUp(MEMBER_EVENTS);
     for (let i = 0; i < 2; i++) await addMember(h(), tenantId, owner, await signUp(h()));
     await h().settle();
     const waiting = await deliveries();
@@ -377,7 +391,7 @@ export function webhookDeliverySuite(h: () => Harness, receiver: () => WebhookRe
     await receiver().start();
     h().clock.set(T0 + 30_000);
     expect(await dispatch()).toEqual({ delivered: 3, retried: 0, failed: 0 });
-    const events = (await tenantFeed(h(), owner, tenantId)).filter((e) => e.type !== "tenant.created");
+    const events = (await tenantFeed(h(), owner, tenantId)).filter((e) => isMemberEvent(e.type));
     expect(
       received()
         .map((r) => JSON.parse(r.body).id)
@@ -389,7 +403,7 @@ export function webhookDeliverySuite(h: () => Harness, receiver: () => WebhookRe
   it("delivers each due attempt once when dispatchers run at the same time", async () => {
     h().clock.set(T0);
     receiver().respond = () => ({ status: 500 });
-    const { owner, tenantId, deliveries } = await setUp();
+    const { owner, tenantId, deliveries } = await setUp(MEMBER_EVENTS);
     for (let i = 0; i < 3; i++) await addMember(h(), tenantId, owner, await signUp(h()));
     await h().settle();
     expect(received()).toHaveLength(4);

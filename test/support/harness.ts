@@ -140,6 +140,7 @@ export function makeHarness(opts: HarnessOptions): Harness {
     now: clock.now,
     log: (line) => {
       logs.push(line);
+      if (process.env.TEST_PRINT_ERRORS && line.level === "error") console.error(JSON.stringify(line));
       checkDeclared(() => (declared ??= declaredStatuses(app)), line, undeclared);
     },
     ...(opts.mailTransport ? { mailTransport: opts.mailTransport } : {}),
