@@ -91,9 +91,17 @@ export async function issuePasskeySession(scope: RequestScope, user: UserRow, fa
   return { status: "authenticated" as const, session, user: userView(user) };
 }
 
-/** After a correct password: a session (no verified factor) or an MFA challenge. */
-export async function completePasswordSignIn(scope: RequestScope, user: UserRow) {
-  let types = await verifiedFactorTypes(scope.db, user.id);
+/**
+ * After a correct password: a session (no verified factor) or an MFA challenge. `factorTypes`
+ * are the user's verified factor types as read with the user (stores/users.ts
+ * findUserForSignIn), which saves a round trip; the session insert re-checks them.
+ */
+export async function completePasswordSignIn(
+  scope: RequestScope,
+  user: UserRow,
+  factorTypes: ReadonlySet<string>,
+) {
+  let types = factorTypes;
   if (types.size === 0) {
     const issued = await issuePasswordSession(scope, user);
     if (issued) return issued;

@@ -3,6 +3,7 @@ import type { AppDeps, AppEnv, RequestScope, Vault } from "../context";
 import { networkOf } from "../lib/network";
 import { dispatchDue } from "../outbox/dispatch";
 import { collectQueuedMessages } from "../outbox/queued";
+import { countRoundTrips } from "../ratelimit/types";
 
 /** The contract's request id alphabet (Hono's requestId middleware allows a different set). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -72,7 +73,7 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
       config: deps.config,
       vault,
       db,
-      limiter: deps.rateLimiter(db),
+      limiter: countRoundTrips(deps.rateLimiter(db)),
       now: new Date(now()),
       client,
       log,
@@ -85,6 +86,12 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
     try {
       await collectQueuedMessages(queued, next);
     } finally {
+      // What the response waited for, taken before the after-response work (a refund) starts.
+      const cost = {
+        statements: db.stats.statements,
+        roundTrips: db.stats.roundTrips,
+        limiterRoundTrips: scope.limiter.stats.roundTrips,
+      };
       c.res.headers.set("X-Request-Id", requestId);
       const transport = deps.mailTransport;
       if (queued.size > 0 && transport) {
@@ -125,7 +132,7 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
         route: c.req.routePath,
         status: c.res.status,
         durationMs: Date.now() - started,
-        statements: db.stats.statements,
+        ...cost,
       });
     }
   };

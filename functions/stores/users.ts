@@ -79,6 +79,41 @@ export async function findUserWithPasswordByEmail(
   return user ?? null;
 }
 
+/** A second-factor type a login challenge can be answered with. */
+export type FactorType = "totp" | "webauthn";
+
+/**
+ * What a password sign-in needs, in ONE statement: the user with this (normalised) email, its
+ * password hash, and the types of its verified factors (scalar subqueries), or null. The factor
+ * types decide between a session and a challenge; the session insert re-checks "no verified
+ * factor" itself (stores/sessions.ts insertSessionUnlessFactor), so a factor confirmed after
+ * this read still gates the session.
+ */
+export async function findUserForSignIn(
+  { db, t }: Database,
+  email: string,
+): Promise<(UserRow & { passwordHash: string; factorTypes: Set<FactorType> }) | null> {
+  const f = t.userMfaMethods;
+  const has = (type: FactorType) =>
+    sql<number>`case when exists (select 1 from ${f} where ${f.userId} = ${t.users.id} and ${f.status} = ${"verified"} and ${f.type} = ${type}) then 1 else 0 end`;
+  const [row] = await db
+    .select({
+      ...userProjection(t),
+      passwordHash: t.users.passwordHash,
+      totp: has("totp"),
+      webauthn: has("webauthn"),
+    })
+    .from(t.users)
+    .where(and(eq(t.users.email, email), isLiveUser(t)))
+    .limit(1);
+  if (!row) return null;
+  const { totp, webauthn, ...user } = row;
+  const factorTypes = new Set<FactorType>();
+  if (Number(totp)) factorTypes.add("totp");
+  if (Number(webauthn)) factorTypes.add("webauthn");
+  return { ...user, factorTypes };
+}
+
 /** The user by id with its password hash, or null. */
 export async function findUserWithPasswordById(
   { db, t }: Database,

@@ -8,7 +8,14 @@ import { z } from "@hono/zod-openapi";
 import type { RequestScope } from "../context";
 import { ApiError, type ProblemCode } from "../http/problems";
 import { sha256Hex } from "../lib/tokens";
-import { findIdempotencyKey, type Increment, incrementOnce, incrementUsage } from "../stores/usage";
+import type { SessionSighting } from "../stores/sessions";
+import {
+  type Added,
+  findIdempotencyKey,
+  type Increment,
+  incrementOnce,
+  incrementUsage,
+} from "../stores/usage";
 import { addDays, daysBetween, monthOf, periodStarts, utcDay } from "./dates";
 import { invalidField } from "./schemas";
 
@@ -114,6 +121,11 @@ export interface MemberGuard {
   admit(): Promise<void>;
   /** The refusal when `admit` passes after the write did not (the membership changed in between). */
   refusal: ProblemCode;
+  /**
+   * A folded session check (`add.session` set): takes the session the write saw, and names the
+   * caller (a separate lookup, 401 without a live session) when the write wrote nothing.
+   */
+  session?: { confirm(found: SessionSighting | null): unknown; userId(): Promise<string> };
 }
 
 export interface Idempotency {
@@ -137,21 +149,27 @@ export async function addUsage(
   idempotency: Idempotency | undefined,
   guard: MemberGuard,
 ): Promise<{ periodStart: string; total: number }> {
+  const counted = ({ total, sighting }: Added) => {
+    guard.session?.confirm(sighting);
+    return { periodStart: add.periodStart, total };
+  };
   if (!idempotency) {
-    const total = await incrementUsage(scope.db, add);
-    if (total !== null) return { periodStart: add.periodStart, total };
+    const added = await incrementUsage(scope.db, add);
+    if (added !== null) return counted(added);
     await guard.admit();
     throw new ApiError(guard.refusal);
   }
   const { key, requestHash: hash } = idempotency;
   const ttl = scope.config.usageIdempotencyTtlMs;
-  const total = await incrementOnce(scope.db, add, key, hash, ttl);
-  if (total !== null) return { periodStart: add.periodStart, total };
+  const added = await incrementOnce(scope.db, add, key, hash, ttl);
+  if (added !== null) return counted(added);
 
+  // A duplicate (or no live session, or not admitted): the caller, then the stored answer.
+  const userId = typeof add.userId === "string" ? add.userId : await guard.session!.userId();
   if (add.tenantId) await guard.admit();
   const deadline = Date.now() + REPLAY_WAIT_MS;
   for (;;) {
-    const row = await findIdempotencyKey(scope.db, add.userId, key);
+    const row = await findIdempotencyKey(scope.db, userId, key);
     if (row && row.requestHash !== hash) throw new ApiError("idempotency_key_reused");
     if (row && typeof row.response === "number") {
       return {
