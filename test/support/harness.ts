@@ -174,7 +174,7 @@ export interface RequestCost {
 }
 
 export function lastRequestCost(h: Harness): RequestCost {
-  const line = h.logs.findLast((l) => l.msg === "request");
+  const line = [...h.logs].reverse().find((l) => l.msg === "request");
   if (!line) throw new Error("no request was served");
   const statements = Number(line.statements);
   const roundTrips = Number(line.roundTrips);
