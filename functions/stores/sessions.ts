@@ -203,6 +203,24 @@ export function insertSessionUnlessFactor(db: Db, t: Schema, row: SessionInsert)
     .returning({ id: t.userSessions.id });
 }
 
+/**
+ * Insert of a prepared session row (for a batch) made only while its user is a live account and
+ * `when` holds (same statement); returns the id when inserted. Later statements of the batch
+ * condition on `sessionWasInserted` to follow it.
+ */
+export function insertSessionWhen(db: Db, t: Schema, row: SessionInsert, when: SQL) {
+  return db
+    .insert(t.userSessions)
+    .select(rowWhere(t.userSessions, row, t.users, and(eq(t.users.id, row.userId), isLiveUser(t), when)))
+    .returning({ id: t.userSessions.id });
+}
+
+/** "Session `id` exists" (in a batch: it was inserted by a statement before). */
+export function sessionWasInserted(t: Schema, id: string): SQL {
+  const s = t.userSessions;
+  return sql`exists (select 1 from ${s} where ${eq(s.id, id)})`;
+}
+
 /** Marks the session as just authenticated (a password or second factor was checked for it). */
 export async function markAuthenticated({ db, t }: Database, id: string, now: Date): Promise<void> {
   await db.update(t.userSessions).set({ authenticatedAt: now }).where(eq(t.userSessions.id, id));

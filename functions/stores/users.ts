@@ -1,5 +1,5 @@
 /** Users: accounts and their password hashes. */
-import { and, eq, isNull, notExists, sql } from "drizzle-orm";
+import { and, eq, isNull, notExists, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { isUniqueViolation } from "../../db/dialect";
 
@@ -139,12 +139,17 @@ export async function findUserIdByEmail({ db, t }: Database, email: string): Pro
 
 /** The user by id, or null. */
 export async function findUserById({ db, t }: Database, id: string): Promise<UserRow | null> {
-  const [user] = await db
+  const [user] = await selectUser(db, t, id);
+  return user ?? null;
+}
+
+/** The live user `id` (a value, or a subquery naming the user), as a query for a batch. */
+export function selectUser(db: Db, t: Schema, id: string | SQL) {
+  return db
     .select(userProjection(t))
     .from(t.users)
     .where(and(eq(t.users.id, id), isLiveUser(t)))
     .limit(1);
-  return user ?? null;
 }
 
 /** Replaces the password hash (a rehash on login, not a password change). */
