@@ -10,8 +10,8 @@ import type { AuthState } from "../context";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
-import { type SessionSighting, sessionOfToken } from "../stores/sessions";
-import { counterView, sumDailyTotals } from "../stores/usage";
+import { authState, type SessionSighting, sessionOfToken } from "../stores/sessions";
+import { counterView, findIdempotencyKeyBySession, sumDailyTotals } from "../stores/usage";
 import { utcDay } from "../tenant-data/dates";
 import { invalidField, OptionalTenantId, Slug } from "../tenant-data/schemas";
 import {
@@ -61,9 +61,10 @@ const increment = defineRoute(
     const key = headers["idempotency-key"];
     const tenantId = body.tenantId ?? null;
     const session = sessionOfToken(scope.db.t, scope.session.tokenHash, scope.now);
-    // The separate lookup, only for a write that wrote nothing (why not: 401 or 403) or a replay.
-    let lookup: Promise<AuthState> | undefined;
-    const authenticated = () => (lookup ??= scope.session.authenticate());
+    // Only a write that wrote nothing (why not: 401 or 403) or a replay looks the session up
+    // again: with the key row (a replay), or on its own.
+    let known: AuthState | undefined;
+    const authenticated = async () => (known ??= await scope.session.authenticate());
     const add = {
       userId: session.userId,
       tenantId,
@@ -83,7 +84,12 @@ const increment = defineRoute(
       refusal: "forbidden" as const,
       session: {
         confirm: (found: SessionSighting | null) => scope.session.confirm(found),
-        userId: async () => (await authenticated()).userId,
+        findKey: async (key: string) => {
+          const found = await findIdempotencyKeyBySession(scope.db, session, key);
+          scope.session.confirm(found?.session ?? null);
+          known = authState(found!.session, found!.session.expiresAt);
+          return { userId: known.userId, row: found!.key };
+        },
       },
     };
     const { periodStart, total } = await addUsage(scope, add, idempotency, guard);

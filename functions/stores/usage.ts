@@ -8,7 +8,13 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { uuidv7 } from "uuidv7";
 import type { Database, Db, Schema } from "../../db/database";
 import { excluded, isMember, rowWhere, scopeIdOf } from "../tenant-data/sql";
-import { type SessionOfToken, type SessionSighting, sightingOf } from "./sessions";
+import {
+  type SessionOfToken,
+  type SessionRow,
+  type SessionSighting,
+  sessionProjection,
+  sightingOf,
+} from "./sessions";
 
 /** A write's result: the counter's new total, and what it saw of a folded session (else null). */
 export interface Added {
@@ -218,6 +224,31 @@ export async function findIdempotencyKey(
     .where(and(eq(k.userId, userId), eq(k.key, key)))
     .limit(1);
   return row ?? null;
+}
+
+/**
+ * The caller's key row read WITH the presented session (a folded session check, one
+ * statement): the live session (null: none, 401) and the key row of its user (null: none).
+ */
+export async function findIdempotencyKeyBySession(
+  { db, t }: Database,
+  session: SessionOfToken,
+  key: string,
+): Promise<{ session: SessionRow; key: StoredKey | null } | null> {
+  const s = t.userSessions;
+  const k = t.usageIdempotencyKeys;
+  const [row] = await db
+    .select({ session: sessionProjection(t), ...idempotencyKeyProjection(t) })
+    .from(s)
+    .leftJoin(k, and(eq(k.userId, s.userId), eq(k.key, key)))
+    .where(session.live)
+    .limit(1);
+  if (!row) return null;
+  const { session: found, ...stored } = row;
+  return {
+    session: found,
+    key: stored.requestHash === null ? null : (stored as StoredKey),
+  };
 }
 
 /**

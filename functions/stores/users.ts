@@ -95,7 +95,7 @@ export async function findUserForSignIn(
 ): Promise<(UserRow & { passwordHash: string; factorTypes: Set<FactorType> }) | null> {
   const f = t.userMfaMethods;
   const has = (type: FactorType) =>
-    sql<number>`case when exists (select 1 from ${f} where ${f.userId} = ${t.users.id} and ${f.status} = ${"verified"} and ${f.type} = ${type}) then 1 else 0 end`;
+    sql<number>`case when exists (select 1 from ${f} where ${and(eq(f.userId, t.users.id), eq(f.status, "verified"), eq(f.type, type))}) then 1 else 0 end`;
   const [row] = await db
     .select({
       ...userProjection(t),

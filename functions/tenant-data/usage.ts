@@ -15,6 +15,7 @@ import {
   type Increment,
   incrementOnce,
   incrementUsage,
+  type StoredKey,
 } from "../stores/usage";
 import { addDays, daysBetween, monthOf, periodStarts, utcDay } from "./dates";
 import { invalidField } from "./schemas";
@@ -122,10 +123,14 @@ export interface MemberGuard {
   /** The refusal when `admit` passes after the write did not (the membership changed in between). */
   refusal: ProblemCode;
   /**
-   * A folded session check (`add.session` set): takes the session the write saw, and names the
-   * caller (a separate lookup, 401 without a live session) when the write wrote nothing.
+   * A folded session check (`add.session` set): takes the session the write saw; when the write
+   * wrote nothing, reads the caller's key row with the session lookup (401 without a live
+   * session), one statement, which also names the caller for `admit`.
    */
-  session?: { confirm(found: SessionSighting | null): unknown; userId(): Promise<string> };
+  session?: {
+    confirm(found: SessionSighting | null): unknown;
+    findKey(key: string): Promise<{ userId: string; row: StoredKey | null }>;
+  };
 }
 
 export interface Idempotency {
@@ -165,11 +170,14 @@ export async function addUsage(
   if (added !== null) return counted(added);
 
   // A duplicate (or no live session, or not admitted): the caller, then the stored answer.
-  const userId = typeof add.userId === "string" ? add.userId : await guard.session!.userId();
+  let first: { userId: string; row: StoredKey | null } | undefined;
+  if (typeof add.userId !== "string") first = await guard.session!.findKey(key);
+  const userId = first?.userId ?? (add.userId as string);
   if (add.tenantId) await guard.admit();
   const deadline = Date.now() + REPLAY_WAIT_MS;
   for (;;) {
-    const row = await findIdempotencyKey(scope.db, userId, key);
+    const row = first ? first.row : await findIdempotencyKey(scope.db, userId, key);
+    first = undefined;
     if (row && row.requestHash !== hash) throw new ApiError("idempotency_key_reused");
     if (row && typeof row.response === "number") {
       return {
