@@ -51,6 +51,8 @@ export interface AuthState {
   expiresAt: Date;
   /** When a password or second factor was last checked for this session (step-up). */
   authenticatedAt: Date;
+  /** Whether the account's address is verified, read with the session (when it was). */
+  emailVerified?: boolean;
 }
 
 export interface RequestClient {

@@ -89,15 +89,18 @@ export async function findLiveSession(
   if (!TOKEN_SHAPE.test(token)) return null;
   const { db, t } = database;
   const s = t.userSessions;
+  // The account's verification state comes along (a left join: same rows), so routes gated on
+  // a verified address need no statement of their own (auth/verification.ts).
   const [row] = await db
-    .select(sessionProjection(t))
+    .select({ ...sessionProjection(t), emailVerifiedAt: t.users.emailVerifiedAt })
     .from(s)
+    .leftJoin(t.users, eq(t.users.id, s.userId))
     .where(and(eq(s.tokenHash, await sha256Hex(token)), live(t, now)))
     .limit(1);
   if (!row) return null;
   const touched = touchDue(row, lifetimes, now);
   if (touched) await touchSession(database, row.id, now, touched);
-  return authState(row, touched ?? row.expiresAt);
+  return { ...authState(row, touched ?? row.expiresAt), emailVerified: row.emailVerifiedAt !== null };
 }
 
 /** The request's auth state from a session row (and its expiry, after a touch). */
@@ -221,9 +224,9 @@ export function sessionWasInserted(t: Schema, id: string): SQL {
   return sql`exists (select 1 from ${s} where ${eq(s.id, id)})`;
 }
 
-/** Marks the session as just authenticated (a password or second factor was checked for it). */
-export async function markAuthenticated({ db, t }: Database, id: string, now: Date): Promise<void> {
-  await db.update(t.userSessions).set({ authenticatedAt: now }).where(eq(t.userSessions.id, id));
+/** Marks the session as just authenticated (a password or second factor was checked for it; for a batch). */
+export function markSessionAuthenticated(db: Db, t: Schema, id: string, now: Date): Query {
+  return db.update(t.userSessions).set({ authenticatedAt: now }).where(eq(t.userSessions.id, id));
 }
 
 /** Revokes one session (for a batch). */
