@@ -136,16 +136,26 @@ function withLiterals(text: string, params: readonly unknown[]): string {
 /** One parameter as node-postgres would send it (its text form), quoted; NULL for null. */
 function pgLiteral(value: unknown): string {
   if (value === null || value === undefined) return "null";
-  if (value instanceof Uint8Array) throw new Error("binary parameters are not supported in a batch");
-  const text =
-    value instanceof Date
-      ? value.toISOString()
-      : typeof value === "object"
-        ? JSON.stringify(value)
-        : String(value);
+  const text = pgText(value);
   // A NUL would end the statement text early on the server: refuse, never truncate.
   if (text.includes("\0")) throw new Error("a batch parameter holds a NUL character");
   return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
+}
+
+/** node-postgres's text form of a parameter (its `prepareValue`) for the types the app sends. */
+function pgText(value: unknown): string {
+  if (value instanceof Uint8Array) throw new Error("binary parameters are not supported in a batch");
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) {
+    const element = (v: unknown): string =>
+      v === null || v === undefined
+        ? "NULL"
+        : Array.isArray(v)
+          ? pgText(v)
+          : `"${pgText(v).replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+    return `{${value.map(element).join(",")}}`;
+  }
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 function sqliteDatabase(

@@ -10,6 +10,7 @@
  * handle, so `appRoundTrips` is the database's count without them. A right answer's limiter
  * refund runs after the response; the tests settle and count it too.
  */
+import { eq } from "drizzle-orm";
 import { expect, it } from "vitest";
 import { addMember, createTenant, latestMessage, PASSWORD, type SignedUp, signUp } from "../support/fixtures";
 import {
@@ -44,6 +45,29 @@ export function roundTripsSuite(h: () => Harness): void {
     m.clock.set(stepStart(10));
     return m;
   };
+
+  it("sends an atomic batch in one round trip, its values stored exactly (quotes, backslashes, placeholders)", async () => {
+    const database = h().open();
+    const { t } = database;
+    const tricky = ["it's", "back\\slash \\' E'x'", 'say "hi"', "$1 $2 ?", "ünïcödé 🙂", "--", ";"];
+    const ids = [crypto.randomUUID(), crypto.randomUUID()];
+    const [, second] = await database.atomic((db) => [
+      db.insert(t.securityEvents).values({
+        id: ids[0]!,
+        type: "user.registered",
+        requestId: tricky.join(" "),
+        metadata: { tricky, n: 7 },
+        createdAt: new Date(),
+      }),
+      db
+        .select({ requestId: t.securityEvents.requestId, metadata: t.securityEvents.metadata })
+        .from(t.securityEvents)
+        .where(eq(t.securityEvents.id, ids[0]!)),
+    ]);
+    // The second statement saw the first (same transaction), in the same round trip.
+    expect(database.stats).toEqual({ statements: 2, roundTrips: 1 });
+    expect(second).toEqual([{ requestId: tricky.join(" "), metadata: { tricky, n: 7 } }]);
+  });
 
   it("answers GET /v1/me in one round trip: the session lookup is folded into the read", async () => {
     const m = fresh();
