@@ -34,22 +34,9 @@ export function insertChallenge(db: Db, t: Schema, row: ChallengeInsert) {
  * Claims one attempt on the open challenge with this token hash: ONE statement that finds it
  * and counts the attempt only while it is unconsumed, unexpired and under `maxAttempts`, so
  * however many requests race on one challenge, at most `maxAttempts` codes are ever checked
- * (the count is taken before the code is looked at). Null: no such live challenge.
- */
-export async function claimChallengeAttempt(
-  { db, t }: Database,
-  tokenHash: string,
-  now: Date,
-  maxAttempts: number,
-): Promise<{ id: string; userId: string } | null> {
-  const [row] = await claimAttempt(db, t, tokenHash, now, maxAttempts);
-  return row ?? null;
-}
-
-/**
- * claimChallengeAttempt, and in the same round trip (one batch) the challenge's user and the
- * sealed secrets of its verified TOTP factors, which answering the challenge needs next. Null:
- * no such live challenge (nothing else is read then).
+ * (the count is taken before the code is looked at). In the same round trip (one batch) it
+ * reads the challenge's user and the sealed secrets of its verified TOTP factors, which
+ * answering the challenge needs next. Null: no such live challenge.
  */
 export async function claimChallengeWithUser(
   database: Database,
@@ -73,7 +60,7 @@ export async function claimChallengeWithUser(
   return { challenge, user: users[0] ?? null, factors: sealedFactors(factors) };
 }
 
-/** The claim of claimChallengeAttempt as a query for a batch (returns the id and user when claimed). */
+/** The claim of one attempt (see claimChallengeWithUser), as a query for a batch: the id and user when claimed. */
 export function claimAttempt(db: Db, t: Schema, tokenHash: string, now: Date, maxAttempts: number) {
   const ch = t.mfaChallenges;
   return db

@@ -66,19 +66,6 @@ export function markEmailVerified(db: Db, t: Schema, id: string, now: Date): Que
     .where(and(eq(t.users.id, id), isNull(t.users.emailVerifiedAt)));
 }
 
-/** The user with this (normalised) email and its password hash, or null. */
-export async function findUserWithPasswordByEmail(
-  { db, t }: Database,
-  email: string,
-): Promise<(UserRow & { passwordHash: string }) | null> {
-  const [user] = await db
-    .select({ ...userProjection(t), passwordHash: t.users.passwordHash })
-    .from(t.users)
-    .where(and(eq(t.users.email, email), isLiveUser(t)))
-    .limit(1);
-  return user ?? null;
-}
-
 /** A second-factor type a login challenge can be answered with. */
 export type FactorType = "totp" | "webauthn";
 

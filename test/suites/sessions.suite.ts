@@ -80,6 +80,8 @@ export function sessionsSuite(h: () => Harness): void {
     for (const minutes of [9, 18]) {
       timed.clock.set(start + minutes * 60_000);
       await expectStatus(api(timed, user.token).v1.me.$get(), 200);
+      // GET /v1/me pushes the idle expiry after its response (its one round trip is the read).
+      await timed.settle();
     }
     timed.clock.set(start + 26 * 60_000);
     await expectStatus(api(timed, user.token).v1.me.$get(), 401);
