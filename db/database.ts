@@ -24,14 +24,20 @@ export interface Database {
   readonly db: Db;
   /** The tables of this handle's dialect, under the common type. */
   readonly t: Schema;
-  /** Application SQL statements sent since the handle was made (transaction control excluded). */
-  readonly stats: { statements: number };
+  /**
+   * Since the handle was made: application SQL statements sent (transaction control excluded),
+   * and network round trips to the database (a statement awaited on its own is one; an
+   * `atomic()` batch is one on every driver: see `atomic`).
+   */
+  readonly stats: DatabaseStats;
   /**
    * Runs the statements all-or-nothing, in order: one batch on libSQL and D1 (D1 has no
    * interactive transactions), a transaction on Postgres. Build every statement on the `db`
    * passed to `build` (on Postgres it is the transaction; a statement built on another handle
    * would run outside it). Later statements cannot depend on earlier results, so express
    * dependencies in SQL (`WHERE EXISTS …`); precompute async values before calling.
+   * One round trip: libSQL and D1 send the batch as one request; on Postgres the statements go
+   * out as ONE multi-statement message, which Postgres runs as one implicit transaction.
    */
   atomic<T extends readonly [Query, ...Query[]]>(build: (db: Db) => T): Promise<BatchResponse<T>>;
   /** Cheap round trip for readiness checks. */
@@ -40,10 +46,23 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** A drizzle logger that counts statements instead of printing them (nothing is ever logged). */
-export function countingLogger(stats: { statements: number }): Logger {
+export interface DatabaseStats {
+  statements: number;
+  roundTrips: number;
+}
+
+/**
+ * A drizzle logger that counts statements instead of printing them (nothing is ever logged).
+ * Each statement drizzle sends on its own is awaited before the next, so it is also a round
+ * trip, unless `roundTrips` is false (the statements of a batch, which is counted as one).
+ */
+export function countingLogger(
+  stats: DatabaseStats,
+  opts: { roundTrips: boolean } = { roundTrips: true },
+): Logger {
   return {
     logQuery(query: string) {
+      if (opts.roundTrips) stats.roundTrips++;
       if (!/^\s*(begin|commit|rollback|savepoint|release)\b/i.test(query)) stats.statements++;
     },
   };

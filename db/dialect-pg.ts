@@ -11,9 +11,9 @@ import { type PgNative, postgresDatabase } from "./dialect";
 import * as pgSchema from "./schema.pg";
 
 export function pgDatabase(pool: Pool, opts: { endOnClose?: boolean } = {}): Database {
-  const stats = { statements: 0 };
+  const stats = { statements: 0, roundTrips: 0 };
   const native = drizzlePg({ client: pool, schema: pgSchema, logger: countingLogger(stats) });
-  return postgresDatabase("pg", native as PgNative, stats, async () => {
+  return postgresDatabase("pg", native as PgNative, pool, stats, async () => {
     if (opts.endOnClose) await pool.end();
   });
 }

@@ -10,7 +10,7 @@ import type { DocsAssetReader } from "./http/docs-page";
 import type { KeyedHasher } from "./lib/keyed-hash";
 import type { SecretBox } from "./lib/secret-box";
 import type { MailTransport } from "./mail/types";
-import type { RateLimiter } from "./ratelimit/types";
+import type { CountedRateLimiter, RateLimiter } from "./ratelimit/types";
 import type { ResolveHost } from "./webhooks/target";
 
 export interface AppDeps {
@@ -58,6 +58,8 @@ export interface AuthState {
   expiresAt: Date;
   /** When a password or second factor was last checked for this session (step-up). */
   authenticatedAt: Date;
+  /** Whether the account's address is verified, read with the session (when it was). */
+  emailVerified?: boolean;
 }
 
 export interface RequestClient {
@@ -90,7 +92,8 @@ export interface RequestScope {
   readonly config: Config;
   readonly vault: Vault;
   readonly db: Database;
-  readonly limiter: RateLimiter;
+  /** The request's rate limiter; `limiter.stats.roundTrips` counts its store round trips. */
+  readonly limiter: CountedRateLimiter;
   /** Request time, fixed at the start of the request. */
   readonly now: Date;
   readonly client: RequestClient;
@@ -107,6 +110,31 @@ export interface RequestScope {
 /** The scope of a request the kernel authenticated with a session. */
 export interface AuthedScope extends RequestScope {
   readonly auth: AuthState;
+}
+
+/**
+ * The session a request presents, on a route that checks it inside its own statement (a
+ * "folded" session check: one round trip for the lookup and the work). Nothing is written for
+ * a caller whose statement found no live session.
+ */
+export interface PresentedSession {
+  /** SHA-256 of the presented token (well-formed; not yet looked up). */
+  readonly tokenHash: string;
+  /**
+   * Reports what the handler's statement found: the live session (its idle expiry is pushed
+   * after the response when due), or null: throws 401. Returns the session's idle expiry as
+   * this request leaves it.
+   */
+  confirm(
+    found: { id: string; lastSeenAt: Date; expiresAt?: Date; absoluteExpiresAt: Date } | null,
+  ): Date | null;
+  /** The separate lookup, for a path that needs the session itself (a refusal to explain); 401 when none. */
+  authenticate(): Promise<AuthState>;
+}
+
+/** The scope of a request on a route with a folded session check. */
+export interface PresentedScope extends RequestScope {
+  readonly session: PresentedSession;
 }
 
 /** Who is calling a /v1/service/* route: a live tenant API key (auth/api-key.ts). */

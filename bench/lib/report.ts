@@ -63,6 +63,8 @@ const routeRows = (scenario: string, routes: RouteStats[]) =>
     r.status,
     r.requests,
     r.statementsPerRequest,
+    r.roundTripsPerRequest,
+    r.limiterRoundTripsPerRequest,
     r.rateLimitCallsPerRequest,
   ]);
 
@@ -126,10 +128,22 @@ The statement (captured from the route's code; pgbench runs it with literals, \`
 ${usage.statement}
 \`\`\`
 
-## SQL statements and rate-limit calls per request (from the server's request log)
+## SQL statements, round trips and rate-limit calls per request (from the server's request log)
+
+Round trips are what the response waited for (an atomic batch is one); rate-limit calls include
+the refunds sent after the response.
 
 ${table(
-  ["scenario", "route", "status", "requests", "statements/req", "rate-limit calls/req"],
+  [
+    "scenario",
+    "route",
+    "status",
+    "requests",
+    "statements/req",
+    "db round trips/req",
+    "limiter round trips/req",
+    "rate-limit calls/req",
+  ],
   [
     ...routeRows("MFA password step", mfa.passwordStep.perRoute),
     ...routeRows("MFA TOTP step", mfa.totpStep.perRoute),

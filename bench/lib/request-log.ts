@@ -1,7 +1,8 @@
 /**
- * SQL statements and rate-limit calls per request, read from the server's own per-request log
- * lines (`statements` is counted by the Database handle, `rateLimitCalls` by the bench server's
- * limiter wrapper). Lines are split into scenarios by sentinel requests carrying X-Bench-Drain:
+ * SQL statements, round trips and rate-limit calls per request, read from the server's own
+ * per-request log lines (`statements` and `roundTrips` are counted by the Database handle,
+ * `limiterRoundTrips` by the request's limiter: what the response waited for; `rateLimitCalls`
+ * by the bench server's limiter wrapper, after-response refunds included). Lines are split into scenarios by sentinel requests carrying X-Bench-Drain:
  * the bench server holds such a request until nothing else is in flight, and a request is logged
  * before its response is written, so once the sentinel's line arrives every earlier request's
  * line has arrived too (also those whose client left when a timed run ended).
@@ -14,12 +15,18 @@ export interface RouteStats {
   status: number;
   requests: number;
   statementsPerRequest: number;
+  /** Database round trips the response waited for (an atomic batch is one). */
+  roundTripsPerRequest: number;
+  /** Rate-limit store round trips the response waited for. */
+  limiterRoundTripsPerRequest: number;
   rateLimitCallsPerRequest: number;
 }
 
 interface Sum {
   requests: number;
   statements: number;
+  roundTrips: number;
+  limiterRoundTrips: number;
   rateLimitCalls: number;
 }
 
@@ -42,9 +49,17 @@ export function followRequestLog(server: ChildScript, baseUrl: string): RequestL
     const sentinel = waiting.get(id);
     if (sentinel) return sentinel();
     const key = `${line.method} ${line.route} ${line.status}`;
-    const sum = sums.get(key) ?? { requests: 0, statements: 0, rateLimitCalls: 0 };
+    const sum = sums.get(key) ?? {
+      requests: 0,
+      statements: 0,
+      roundTrips: 0,
+      limiterRoundTrips: 0,
+      rateLimitCalls: 0,
+    };
     sum.requests += 1;
     sum.statements += Number(line.statements ?? 0);
+    sum.roundTrips += Number(line.roundTrips ?? 0);
+    sum.limiterRoundTrips += Number(line.limiterRoundTrips ?? 0);
     sum.rateLimitCalls += Number(line.rateLimitCalls ?? 0);
     sums.set(key, sum);
   });
@@ -69,6 +84,8 @@ export function followRequestLog(server: ChildScript, baseUrl: string): RequestL
           status: Number(status),
           requests: s.requests,
           statementsPerRequest: round2(s.statements / s.requests),
+          roundTripsPerRequest: round2(s.roundTrips / s.requests),
+          limiterRoundTripsPerRequest: round2(s.limiterRoundTrips / s.requests),
           rateLimitCallsPerRequest: round2(s.rateLimitCalls / s.requests),
         };
       });

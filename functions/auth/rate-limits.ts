@@ -5,7 +5,8 @@
  * checked, so however many requests race, no more guesses than a rule's limit are ever checked
  * per window and key. A correct answer gives its count back (`release`), so ordinary use never
  * locks anyone out; one that arrives while a rule is exhausted is refused unchecked (429 naming
- * the rule). Identifiers are keyed hashes (the store never sees an IP or an email). Store
+ * the rule). Giving back happens after the response (`scope.afterResponse`), so a request waits
+ * for ONE store round trip, the count; see `Release`. Identifiers are keyed hashes (the store never sees an IP or an email). Store
  * failures propagate as RateLimitUnavailableError (503): no store, no guess.
  */
 import type { RequestScope } from "../context";
@@ -48,6 +49,13 @@ function refusal(scope: RequestScope, rule: RateRule, result: RateLimitResult): 
 /**
  * Gives back the attempt a `reserveAttempt` counted (the password or code was right).
  * `exhausted` names the rules this attempt used the last slot of (it "tripped" them).
+ *
+ * The refund is sent after the response, not awaited: the count must precede the check, but
+ * nothing in the answer depends on the refund, so waiting for a second store round trip would
+ * only add latency (a login or MFA step then waits for one limiter round trip, not two). It
+ * works the same on every store (an Upstash call cannot join a database batch). Until it lands
+ * (milliseconds) the attempt stays counted, and if it fails it stays counted for the window:
+ * both err on the safe side (the rule's limit is never exceeded).
  */
 export type Release = (() => Promise<void>) & { exhausted: readonly string[] };
 
@@ -81,7 +89,7 @@ export async function reserveAttempt(
     .map((c) => c.rule.name);
   const release: Release = Object.assign(
     async () => {
-      if (counted.length > 0) await scope.limiter.refund(counted);
+      if (counted.length > 0) scope.afterResponse(() => scope.limiter.refund(counted));
     },
     { exhausted },
   );

@@ -3,17 +3,22 @@
  * required is read from the live factor table at that moment (never a cached flag): a user with
  * a verified factor gets a challenge and no session of any kind.
  */
-import { eq } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { Db, Query } from "../../db/database";
 import type { RequestScope } from "../context";
 import { ApiError } from "../http/problems";
 import { generateToken, sha256Hex } from "../lib/tokens";
 import { type SecurityEventInput, securityEventRow } from "../security-events";
-import { insertChallenge } from "../stores/challenges";
-import { verifiedFactorTypes } from "../stores/factors";
+import { challengeIsOpen, consumeChallengeWhen, insertChallenge, lockChallenge } from "../stores/challenges";
+import { acceptTotpStepWhen, lockFactor, stepIsUnspent, verifiedFactorTypes } from "../stores/factors";
 import { insertSecurityEventIf, insertSecurityEvents } from "../stores/security-events";
-import { insertSession, insertSessionUnlessFactor } from "../stores/sessions";
+import {
+  insertSession,
+  insertSessionUnlessFactor,
+  insertSessionWhen,
+  sessionWasInserted,
+} from "../stores/sessions";
 import { lockUser, type UserRow, userView } from "../stores/users";
 import { prepareSession } from "./sessions";
 
@@ -38,6 +43,48 @@ export async function issueSession(
     ...insertSecurityEvents(db, t, eventRows),
   ]);
   return { status: "authenticated" as const, session, user: userView(user) };
+}
+
+/**
+ * The aal-2 session of a login challenge answered with a TOTP code, in ONE batch that also spends
+ * the code and the challenge. Under the factor's and then the challenge's row locks (every such
+ * batch takes them in that order), the session is inserted only while the challenge is open and
+ * the code's step is later than the factor's last accepted one; the step, the consumption and
+ * the events are written only if it was. So of requests racing with one challenge or one code,
+ * exactly one gets a session, and none writes anything else.
+ * Answers the session, `"replayed"` when the step was taken (or the factor removed) meanwhile,
+ * a wrong code; or `"closed"` when the challenge was consumed meanwhile or its account is gone.
+ */
+export async function issueChallengeSession(
+  scope: RequestScope,
+  user: UserRow,
+  challengeId: string,
+  match: { factorId: string; step: number },
+  events: SecurityEventInput[],
+) {
+  const { t } = scope.db;
+  const { row, session } = await prepareSession(scope, user.id, 2);
+  const eventRows = await Promise.all(events.map((e) => securityEventRow(scope, e)));
+  const inserted = sessionWasInserted(t, row.id);
+  const [factor, , issued] = await scope.db.atomic((db) => [
+    lockFactor(db, t, match.factorId),
+    lockChallenge(db, t, challengeId),
+    insertSessionWhen(
+      db,
+      t,
+      row,
+      and(challengeIsOpen(t, challengeId), stepIsUnspent(t, match.factorId, match.step)) as SQL,
+    ),
+    acceptTotpStepWhen(db, t, match.factorId, match.step, scope.now, inserted),
+    consumeChallengeWhen(db, t, challengeId, scope.now, inserted),
+    ...eventRows.flatMap((e) =>
+      insertSecurityEventIf(db, t, e, t.userSessions, eq(t.userSessions.id, row.id)),
+    ),
+  ]);
+  if (issued.length === 1) return { status: "authenticated" as const, session, user: userView(user) };
+  const [locked] = factor;
+  const replayed = !locked || (locked.lastUsedStep != null && locked.lastUsedStep >= match.step);
+  return replayed ? ("replayed" as const) : ("closed" as const);
 }
 
 /**
@@ -91,9 +138,17 @@ export async function issuePasskeySession(scope: RequestScope, user: UserRow, fa
   return { status: "authenticated" as const, session, user: userView(user) };
 }
 
-/** After a correct password: a session (no verified factor) or an MFA challenge. */
-export async function completePasswordSignIn(scope: RequestScope, user: UserRow) {
-  let types = await verifiedFactorTypes(scope.db, user.id);
+/**
+ * After a correct password: a session (no verified factor) or an MFA challenge. `factorTypes`
+ * are the user's verified factor types as read with the user (stores/users.ts
+ * findUserForSignIn), which saves a round trip; the session insert re-checks them.
+ */
+export async function completePasswordSignIn(
+  scope: RequestScope,
+  user: UserRow,
+  factorTypes: ReadonlySet<string>,
+) {
+  let types = factorTypes;
   if (types.size === 0) {
     const issued = await issuePasswordSession(scope, user);
     if (issued) return issued;

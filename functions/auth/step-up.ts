@@ -10,8 +10,9 @@ import type { z } from "@hono/zod-openapi";
 import type { AuthedScope } from "../context";
 import { ApiError } from "../http/problems";
 import { verifyPassword } from "../lib/password";
-import { recordSecurityEvent } from "../security-events";
-import { markAuthenticated } from "../stores/sessions";
+import { recordSecurityEvent, securityEventRow } from "../security-events";
+import { insertSecurityEvents } from "../stores/security-events";
+import { markSessionAuthenticated } from "../stores/sessions";
 import { findUserWithPasswordById } from "../stores/users";
 import { passwordChecks, reserveAttempt } from "./rate-limits";
 import { Password } from "./schemas";
@@ -53,11 +54,16 @@ export async function requireRecentAuthentication(
     throw new ApiError("invalid_credentials");
   }
   await release();
-  await markAuthenticated(scope.db, sessionId, scope.now);
-  await recordSecurityEvent(scope, {
+  // The mark and its event in one round trip.
+  const event = await securityEventRow(scope, {
     type: "auth.reauthenticated",
     userId,
     tenantId,
     metadata: { sessionId },
   });
+  const { t } = scope.db;
+  await scope.db.atomic((db) => [
+    markSessionAuthenticated(db, t, sessionId, scope.now),
+    ...insertSecurityEvents(db, t, [event]),
+  ]);
 }

@@ -14,6 +14,11 @@ const NOT_VERIFIED = "Verify your email address first (see the message sent at r
 /** 403 email_not_verified unless the caller's address is verified (or verification is off). */
 export async function requireVerifiedEmail(scope: AuthedScope): Promise<void> {
   if (scope.config.emailVerification === "off") return;
+  // Read with the session when the kernel authenticated it (no statement of its own).
+  if (scope.auth.emailVerified !== undefined) {
+    if (!scope.auth.emailVerified) throw new ApiError("email_not_verified", NOT_VERIFIED);
+    return;
+  }
   const user = await findUserById(scope.db, scope.auth.userId);
   if (!user) throw new ApiError("unauthorized");
   if (!user.emailVerifiedAt) throw new ApiError("email_not_verified", NOT_VERIFIED);

@@ -25,8 +25,8 @@ import type { Context, Schema, ToSchema } from "hono";
 import type { MergePath } from "hono/types";
 import type { z } from "zod";
 import { authenticateApiKey } from "../auth/api-key";
-import { authenticateSession } from "../auth/authenticate";
-import type { AppEnv, AuthedScope, KeyScope, RequestScope } from "../context";
+import { authenticateSession, presentSession } from "../auth/authenticate";
+import type { AppEnv, AuthedScope, KeyScope, PresentedScope, RequestScope } from "../context";
 import { credentialsOf } from "./credentials";
 import type { ProblemCode } from "./problems";
 import { type ProblemResponses, problemResponses } from "./schemas";
@@ -34,10 +34,20 @@ import { rejectUnstorableStrings } from "./strings";
 import { jsonBody, validate } from "./validation";
 
 /**
- * An OpenAPI route plus the problem codes its handler can answer besides the derived ones, and
- * `dependencies: "none"` for the rare route that touches no database or store (no 503).
+ * An OpenAPI route plus the problem codes its handler can answer besides the derived ones,
+ * `dependencies: "none"` for the rare route that touches no database or store (no 503), and
+ * `sessionCheck: "folded"` for a session route that looks its session up inside its own
+ * statement (one round trip, not two): its handler gets `scope.session` (the presented token's
+ * hash, not yet looked up) instead of `scope.auth`, and must `confirm` what its statement found
+ * (null: 401). The kernel still answers 401 before the body for a missing or malformed token,
+ * and refuses (500) a handler that answers without confirming. Its statements must write
+ * nothing unless the session is live (`stores/sessions.ts` sessionOfToken inside the write).
  */
-export type RouteSpec = RouteConfig & { errors?: readonly ProblemCode[]; dependencies?: "none" };
+export type RouteSpec = RouteConfig & {
+  errors?: readonly ProblemCode[];
+  dependencies?: "none";
+  sessionCheck?: "folded";
+};
 
 type BodySchemaOf<R> = R extends {
   request: { body: { content: { "application/json": { schema: infer S } } } };
@@ -75,7 +85,13 @@ type KeyAuthed<R> = R extends { security: readonly [{ apiKey: readonly string[] 
   : false;
 /** Routes that declare security get a scope with the authenticated session (or, for `apiKey`, the key). */
 export type ScopeOf<R> =
-  Secured<R> extends true ? (KeyAuthed<R> extends true ? KeyScope : AuthedScope) : RequestScope;
+  Secured<R> extends true
+    ? KeyAuthed<R> extends true
+      ? KeyScope
+      : R extends { sessionCheck: "folded" }
+        ? PresentedScope
+        : AuthedScope
+    : RequestScope;
 
 /** The problem codes the kernel adds to a route's document, from the shape of its spec. */
 type DerivedCodes<R> =
@@ -92,7 +108,10 @@ type DerivedCodes<R> =
 type OwnCodes<R> = R extends { errors: readonly (infer C extends ProblemCode)[] } ? C : never;
 
 /** The spec as registered: its own responses plus one problem entry per derived or declared status. */
-export type FullRoute<R extends RouteSpec> = Omit<R, "responses" | "errors" | "dependencies"> & {
+export type FullRoute<R extends RouteSpec> = Omit<
+  R,
+  "responses" | "errors" | "dependencies" | "sessionCheck"
+> & {
   responses: R["responses"] & Omit<ProblemResponses<DerivedCodes<R> | OwnCodes<R>>, keyof R["responses"]>;
 };
 
@@ -151,7 +170,7 @@ function withSessionCookie(spec: RouteSpec): RouteSpec["security"] {
 
 /** Declares a route: its spec (the single statement of auth, input and errors) and its handler. */
 export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler<R>): RouteDef<R> {
-  const { errors = [], dependencies: _, ...route } = spec;
+  const { errors = [], dependencies: _, sessionCheck, ...route } = spec;
   const codes = [...new Set([...derivedCodes(spec), ...errors])];
   const full = {
     ...route,
@@ -171,11 +190,16 @@ export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler
     async handler(c) {
       const base = c.var.scope;
       // Authentication first: a request without a valid session (or key) is 401 before its body is read.
+      // A folded check looks the session up in the handler's own statement (see RouteSpec).
+      const presented =
+        secured && sessionCheck === "folded" ? await presentSession(base, credentialsOf(c)) : null;
       const scope = requiredScopes
         ? { ...base, key: await authenticateApiKey(base, c.req.header("authorization"), requiredScopes) }
-        : secured
-          ? { ...base, auth: await authenticateSession(base, credentialsOf(c)) }
-          : base;
+        : presented
+          ? { ...base, session: presented }
+          : secured
+            ? { ...base, auth: await authenticateSession(base, credentialsOf(c)) }
+            : base;
       // Path and query strings are checked whole, declared or not (bodies in jsonBody).
       rejectUnstorableStrings(c.req.param(), "path");
       rejectUnstorableStrings(c.req.queries(), "query");
@@ -187,7 +211,9 @@ export function defineRoute<const R extends RouteSpec>(spec: R, handler: Handler
           : undefined,
         body: body ? await jsonBody(c, body, { optional: request.body?.required === false }) : undefined,
       };
-      return handler(scope as ScopeOf<R>, input as RouteInput<R>);
+      const response = await handler(scope as ScopeOf<R>, input as RouteInput<R>);
+      presented?.finish();
+      return response;
     },
   };
 }

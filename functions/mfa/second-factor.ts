@@ -27,7 +27,7 @@ import type { SealedFactor } from "../stores/factors";
 import { insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
 import { useRecoveryCode } from "./recovery-codes";
-import { acceptAnyTotpCode, acceptTotpCode } from "./totp";
+import { acceptAnyTotpCode, acceptTotpCode, matchTotpCode } from "./totp";
 import { AuthenticationResponseSchema, verifyAssertion } from "./webauthn";
 
 interface Method<V> {
@@ -194,6 +194,30 @@ export function verifySecondFactor(
       ]);
     }
     return { method, ...proof } as SecondFactorProof;
+  });
+}
+
+/**
+ * A TOTP code checked against the user's factors as read beforehand (with the challenge, in one
+ * round trip), through the same gate as verifySecondFactor: limits first; a wrong code runs
+ * onFailure, is recorded as `auth.mfa_failed` and answered 401 invalid_mfa_code. The code is not
+ * spent here: `spend` runs the caller's batch that records its step (compare-and-set under the
+ * factor's row lock) together with what the code gates, and answers null when the step was
+ * taken meanwhile, which is a wrong (replayed) code.
+ */
+export function verifyTotpAgainst<R extends object>(
+  scope: RequestScope,
+  who: MfaCheck,
+  factors: readonly SealedFactor[],
+  code: string,
+  spend: (match: { factorId: string; step: number }) => Promise<R | null>,
+): Promise<R> {
+  return gate(scope, who, async () => {
+    for (const factor of factors) {
+      const step = await matchTotpCode(scope, factor, code);
+      if (step !== null) return spend({ factorId: factor.id, step });
+    }
+    return null;
   });
 }
 

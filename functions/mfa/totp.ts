@@ -23,12 +23,26 @@ export async function acceptTotpCode(
   factor: SealedFactor,
   code: string,
 ): Promise<boolean> {
+  const step = await matchTotpCode(scope, factor, code);
+  return step !== null && acceptTotpStep(scope.db, factor.id, step, scope.now);
+}
+
+/**
+ * The time step `code` matches for the factor, without recording it: null for a wrong code, or
+ * for one of a step the factor is known (as read) to have accepted already.
+ */
+export async function matchTotpCode(
+  scope: RequestScope,
+  factor: SealedFactor,
+  code: string,
+): Promise<number | null> {
   const secret = await scope.vault.box.open(
     { keyId: factor.secretKeyId, ciphertext: factor.secretCiphertext },
     factor.id,
   );
   const step = matchTotpStep(secret, code, scope.now.getTime());
-  return step !== null && acceptTotpStep(scope.db, factor.id, step, scope.now);
+  if (step === null || (factor.lastUsedStep != null && step <= factor.lastUsedStep)) return null;
+  return step;
 }
 
 /** Accepts `code` for one of the user's verified factors (read live): the factor it matched, or null. */

@@ -30,8 +30,12 @@ function setup(hops = 0) {
     hash: { ip, userAgent, limitKey },
     box: createSecretBox(parseKeyring(config.encryptionKeys)),
   };
-  const db = { stats: { statements: 0 }, close: vi.fn(async () => {}) };
-  const limiter = {} as RateLimiter;
+  const db = { stats: { statements: 0, roundTrips: 0 }, close: vi.fn(async () => {}) };
+  const limiter = {
+    limit: vi.fn(async () => []),
+    refund: vi.fn(async () => {}),
+    ping: vi.fn(async () => {}),
+  };
   const lines: Record<string, unknown>[] = [];
   const deps: AppDeps = {
     config,
@@ -82,13 +86,17 @@ describe("requestContext", () => {
     expect(lines).toEqual([expect.objectContaining({ requestId: "trace-1", status: 500 })]);
   });
 
-  it("builds the scope: time from deps.now, platform IP, the request's db and limiter", async () => {
+  it("builds the scope: time from deps.now, platform IP, the request's db and limiter (its round trips counted)", async () => {
     const { app, deps, db, limiter } = setup();
-    app.get("/", (c) => {
+    app.get("/", async (c) => {
       const s = c.var.scope;
       expect(s.config).toBe(deps.config);
       expect(s.db).toBe(db);
-      expect(s.limiter).toBe(limiter);
+      await s.limiter.limit([]);
+      await s.limiter.refund([]);
+      expect(limiter.limit).toHaveBeenCalledTimes(1);
+      expect(limiter.refund).toHaveBeenCalledTimes(1);
+      expect(s.limiter.stats.roundTrips).toBe(2);
       expect(db.close).not.toHaveBeenCalled();
       return c.json({ now: s.now.toISOString(), ip: s.client.ip, ua: s.client.userAgent });
     });
@@ -117,10 +125,11 @@ describe("requestContext", () => {
     expect(calls()).toBe(2);
   });
 
-  it("logs route pattern, status and statements, never IP, user agent, query or token", async () => {
+  it("logs route pattern, status, statements and round trips, never IP, user agent, query or token", async () => {
     const { app, db, lines } = setup();
     app.get("/users/:id", (c) => {
       db.stats.statements += 3;
+      db.stats.roundTrips += 2;
       return c.text("created", 201);
     });
     await app.request("/users/u-777?email=ann%40example.com", {
@@ -137,6 +146,8 @@ describe("requestContext", () => {
       route: "/users/:id",
       status: 201,
       statements: 3,
+      roundTrips: 2,
+      limiterRoundTrips: 0,
     });
     for (const leak of [PLATFORM_IP, "SecretAgent", "ann", "example.com", "tok_abcdef", "u-777"])
       expect(JSON.stringify(lines[0])).not.toContain(leak);

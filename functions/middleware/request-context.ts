@@ -3,6 +3,7 @@ import type { AppDeps, AppEnv, RequestScope, Vault } from "../context";
 import { networkOf } from "../lib/network";
 import { dispatchDue } from "../outbox/dispatch";
 import { collectQueuedMessages } from "../outbox/queued";
+import { countRoundTrips } from "../ratelimit/types";
 import { dispatchWebhooks } from "../webhooks/dispatch";
 import { collectWebhookEvents } from "../webhooks/queued";
 
@@ -75,7 +76,7 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
       config: deps.config,
       vault,
       db,
-      limiter: deps.rateLimiter(db),
+      limiter: countRoundTrips(deps.rateLimiter(db)),
       now: new Date(now()),
       client,
       log,
@@ -89,6 +90,12 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
     try {
       await collectQueuedMessages(queued, () => collectWebhookEvents(tenantEvents, next));
     } finally {
+      // What the response waited for, taken before the after-response work (a refund) starts.
+      const cost = {
+        statements: db.stats.statements,
+        roundTrips: db.stats.roundTrips,
+        limiterRoundTrips: scope.limiter.stats.roundTrips,
+      };
       c.res.headers.set("X-Request-Id", requestId);
       const transport = deps.mailTransport;
       if (queued.size > 0 && transport) {
@@ -145,7 +152,7 @@ export function requestContext(deps: AppDeps, vault: Vault): MiddlewareHandler<A
         route: c.req.routePath,
         status: c.res.status,
         durationMs: Date.now() - started,
-        statements: db.stats.statements,
+        ...cost,
       });
     }
   };

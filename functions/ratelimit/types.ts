@@ -46,6 +46,32 @@ export interface RateLimiter {
   ping(): Promise<void>;
 }
 
+/** A request's limiter, with the round trips it made to the store on the request's behalf. */
+export interface CountedRateLimiter extends RateLimiter {
+  readonly stats: { roundTrips: number };
+}
+
+/**
+ * Counts the store round trips of one request: each `limit`, `refund` and `ping` is one (Upstash:
+ * the checks' scripts go out auto-pipelined as one HTTP request; SQL store: one statement, plus
+ * the take-back of a refused check's count, which only a 429 pays).
+ */
+export function countRoundTrips(limiter: RateLimiter): CountedRateLimiter {
+  const stats = { roundTrips: 0 };
+  const counted =
+    <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
+    (...args: A) => {
+      stats.roundTrips++;
+      return f(...args);
+    };
+  return {
+    stats,
+    limit: counted((checks) => limiter.limit(checks)),
+    refund: counted((checks) => limiter.refund(checks)),
+    ping: counted(() => limiter.ping()),
+  };
+}
+
 /** The rate-limit store could not answer; callers turn this into 503 rate_limit_unavailable. */
 export class RateLimitUnavailableError extends Error {
   override name = "RateLimitUnavailableError";

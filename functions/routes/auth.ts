@@ -23,7 +23,7 @@ import { insertEmailToken } from "../stores/email-tokens";
 import { insertOutboxMessageForUser, insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEventForUser, insertSecurityEvents } from "../stores/security-events";
 import { listLiveSessions, revokeOwnSession, revokeSessionById } from "../stores/sessions";
-import { findUserWithPasswordByEmail, insertUser, updatePasswordHash, userView } from "../stores/users";
+import { findUserForSignIn, insertUser, updatePasswordHash, userView } from "../stores/users";
 
 const register = defineRoute(
   {
@@ -93,7 +93,7 @@ const login = defineRoute(
     errors: ["invalid_credentials", "email_not_verified", "rate_limited", "rate_limit_unavailable"],
   },
   async (scope, { body }) => {
-    const user = await findUserWithPasswordByEmail(scope.db, body.email);
+    const user = await findUserForSignIn(scope.db, body.email);
     // Counted before the password is checked; a right one gives its count back.
     const release = await reserveAttempt(scope, await passwordChecks(scope, body.email), user?.id ?? null);
     const verdict = user
@@ -117,7 +117,7 @@ const login = defineRoute(
     if (verdict.needsRehash) {
       await updatePasswordHash(scope.db, user.id, await hashPassword(body.password), scope.now);
     }
-    return signedInAnswer(scope, await completePasswordSignIn(scope, user));
+    return signedInAnswer(scope, await completePasswordSignIn(scope, user, user.factorTypes));
   },
 );
 

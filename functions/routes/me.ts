@@ -16,7 +16,7 @@ import { SecondFactorBody, verifySecondFactor, withOptionalSecondFactor } from "
 import { recordSecurityEvent, SECURITY_EVENT_TYPES, securityEventRow } from "../security-events";
 import {
   deleteAccount,
-  findAccountSummary,
+  findAccountSummaryBySession,
   isLastOwnerOfSharedTenant,
   listSoleMemberTenants,
 } from "../stores/account";
@@ -29,6 +29,7 @@ import {
   usagePages,
 } from "../stores/export";
 import { countVerifiedFactors, factorView, listFactors, recoveryCodeStatus } from "../stores/factors";
+import { authState } from "../stores/sessions";
 import { findUserById, userView } from "../stores/users";
 
 const MeSchema = z
@@ -55,12 +56,15 @@ const me = defineRoute(
     tags: ["auth"],
     summary: "The caller, the current session and MFA status",
     security: [{ bearer: [] }],
+    // One round trip: the session lookup and the summary are one statement.
+    sessionCheck: "folded",
     responses: { 200: jsonResponse("Me", MeSchema) },
   },
   async (scope) => {
-    const { userId, sessionId, aal, expiresAt, authenticatedAt } = scope.auth;
-    const row = await findAccountSummary(scope.db, userId);
-    if (!row) throw new ApiError("unauthorized");
+    const found = await findAccountSummaryBySession(scope.db, scope.session.tokenHash, scope.now);
+    const expiry = scope.session.confirm(found?.session ?? null);
+    const { summary: row, session } = found!;
+    const { sessionId, aal, expiresAt, authenticatedAt } = authState(session, expiry ?? session.expiresAt);
     return json({
       user: userView(row),
       session: {

@@ -26,6 +26,7 @@ import {
 import { newTotpSecret } from "../mfa/totp";
 import { sessionBinding } from "../mfa/webauthn";
 import { securityEventRow } from "../security-events";
+import { findAccountSummary } from "../stores/account";
 import {
   confirmPendingFactor,
   countVerifiedFactors,
@@ -38,7 +39,7 @@ import {
 } from "../stores/factors";
 import { insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
-import { findUserById, lockUser } from "../stores/users";
+import { lockUser } from "../stores/users";
 
 const FactorSchema = z
   .object({
@@ -82,14 +83,15 @@ const enroll = defineRoute(
   async (scope, { body }) => {
     const { t } = scope.db;
     const { userId, aal } = scope.auth;
+    // The user (for the otpauth label) with its verified factor count, in one statement.
+    const user = await findAccountSummary(scope.db, userId);
+    if (!user) throw new ApiError("unauthorized");
     // Adding a factor to a protected account needs proof of the existing one.
-    if (aal < 2 && (await countVerifiedFactors(scope.db, userId)) > 0) throw new ApiError("aal2_required");
+    if (aal < 2 && user.verifiedFactors > 0) throw new ApiError("aal2_required");
     // And a recent authentication: a stolen password-only session must not be able to put the
     // thief's factor on the account (which would then gate the owner's sign-in).
     await requireRecentAuthentication(scope, body.currentPassword);
     await requireVerifiedEmail(scope);
-    const user = await findUserById(scope.db, userId);
-    if (!user) throw new ApiError("unauthorized");
 
     const id = uuidv7();
     const { secret, sealed } = await newTotpSecret(scope, id);

@@ -5,11 +5,13 @@
  * share in tenant-data/usage.ts.
  */
 import { MANAGER_ROLES, requireTenantRole, TENANT_ERRORS } from "../auth/tenant-guard";
+import type { AuthState } from "../context";
 import { json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse } from "../http/schemas";
 import * as z from "../http/zod";
-import { counterView, sumDailyTotals } from "../stores/usage";
+import { authState, type SessionSighting, sessionOfToken } from "../stores/sessions";
+import { counterView, findIdempotencyKeyBySession, sumDailyTotals } from "../stores/usage";
 import { utcDay } from "../tenant-data/dates";
 import { invalidField, OptionalTenantId, Slug } from "../tenant-data/schemas";
 import {
@@ -49,6 +51,8 @@ const increment = defineRoute(
     tags: ["usage"],
     summary: "Add to today's (or occurredAt's) usage counter",
     security: [{ bearer: [] }],
+    // One round trip: the session is looked up inside the counter's write (or the key's batch).
+    sessionCheck: "folded",
     request: { headers: IncrementHeaders, ...jsonRequest(IncrementBody) },
     responses: { 200: jsonResponse("The counter after the increment", z.object({ counter: CounterSchema })) },
     errors: [...TENANT_ERRORS, "idempotency_key_reused"],
@@ -56,10 +60,16 @@ const increment = defineRoute(
   async (scope, { headers, body }) => {
     const key = headers["idempotency-key"];
     const tenantId = body.tenantId ?? null;
+    const session = sessionOfToken(scope.db.t, scope.session.tokenHash, scope.now);
+    // Only a write that wrote nothing (why not: 401 or 403) or a replay looks the session up
+    // again: with the key row (a replay), or on its own.
+    let known: AuthState | undefined;
+    const authenticated = async () => (known ??= await scope.session.authenticate());
     const add = {
-      userId: scope.auth.userId,
+      userId: session.userId,
       tenantId,
-      aal: scope.auth.aal,
+      aal: session.aal,
+      session,
       feature: body.feature,
       periodStart: utcDay(occurredAt(body.occurredAt, scope.now) ?? scope.now),
       quantity: body.quantity,
@@ -69,8 +79,18 @@ const increment = defineRoute(
       ? { key, requestHash: await requestHash(body), dayGiven: body.occurredAt !== undefined }
       : undefined;
     const guard = {
-      admit: async () => void (await requireTenantRole(scope, tenantId ?? "")),
+      admit: async () =>
+        void (await requireTenantRole({ ...scope, auth: await authenticated() }, tenantId ?? "")),
       refusal: "forbidden" as const,
+      session: {
+        confirm: (found: SessionSighting | null) => scope.session.confirm(found),
+        findKey: async (key: string) => {
+          const found = await findIdempotencyKeyBySession(scope.db, session, key);
+          scope.session.confirm(found?.session ?? null);
+          known = authState(found!.session, found!.session.expiresAt);
+          return { userId: known.userId, row: found!.key };
+        },
+      },
     };
     const { periodStart, total } = await addUsage(scope, add, idempotency, guard);
     return json({ counter: counterView({ feature: body.feature, tenantId, periodStart, total }) });

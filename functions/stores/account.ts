@@ -21,6 +21,7 @@ import { alias } from "drizzle-orm/sqlite-core";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { insertOutboxMessageToUserIf, type OutboxMessage } from "./outbox";
 import { insertSecurityEventIf, type SecurityEventInsert } from "./security-events";
+import { type SessionRow, sessionOfToken, sessionProjection } from "./sessions";
 import { isLiveUser, lockUser, type UserRow, userProjection } from "./users";
 
 export interface AccountSummaryRow extends UserRow {
@@ -36,23 +37,47 @@ export async function findAccountSummary(
   { db, t }: Database,
   userId: string,
 ): Promise<AccountSummaryRow | null> {
+  const [row] = await db
+    .select(summaryColumns(t))
+    .from(t.users)
+    .where(and(eq(t.users.id, userId), isLiveUser(t)));
+  return row ?? null;
+}
+
+/** The user row with its verified factor and unused recovery code counts (scalar subqueries). */
+function summaryColumns(t: Schema) {
   const u = t.users;
   const f = t.userMfaMethods;
   const r = t.userRecoveryCodes;
+  return {
+    ...userProjection(t),
+    verifiedFactors:
+      sql<number>`(select count(*) from ${f} where ${and(eq(f.userId, u.id), eq(f.status, "verified"))})`.mapWith(
+        Number,
+      ),
+    recoveryCodesRemaining:
+      sql<number>`(select count(*) from ${r} where ${and(eq(r.userId, u.id), isNull(r.usedAt))})`.mapWith(
+        Number,
+      ),
+  };
+}
+
+/**
+ * The account summary of the live session with this token hash, with that session, in ONE
+ * statement (the session check folded into the read: `GET /v1/me` is one round trip); null
+ * when no live session has the token or its account is gone.
+ */
+export async function findAccountSummaryBySession(
+  { db, t }: Database,
+  tokenHash: string,
+  now: Date,
+): Promise<{ session: SessionRow; summary: AccountSummaryRow } | null> {
+  const s = t.userSessions;
   const [row] = await db
-    .select({
-      ...userProjection(t),
-      verifiedFactors:
-        sql<number>`(select count(*) from ${f} where ${and(eq(f.userId, u.id), eq(f.status, "verified"))})`.mapWith(
-          Number,
-        ),
-      recoveryCodesRemaining:
-        sql<number>`(select count(*) from ${r} where ${and(eq(r.userId, u.id), isNull(r.usedAt))})`.mapWith(
-          Number,
-        ),
-    })
-    .from(u)
-    .where(and(eq(u.id, userId), isLiveUser(t)));
+    .select({ session: sessionProjection(t), summary: summaryColumns(t) })
+    .from(s)
+    .innerJoin(t.users, and(eq(t.users.id, s.userId), isLiveUser(t)))
+    .where(sessionOfToken(t, tokenHash, now).live);
   return row ?? null;
 }
 

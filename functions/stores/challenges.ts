@@ -3,10 +3,11 @@
  * live until it is consumed, expires, or has had the configured number of attempts (the column
  * `failed_attempts` counts every attempt before its code is checked; a right one consumes it).
  */
-import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { rowWhere } from "../tenant-data/sql";
-import { isLiveUser } from "./users";
+import { type SealedFactor, sealedFactors, verifiedFactorSecrets } from "./factors";
+import { isLiveUser, selectUser, type UserRow } from "./users";
 
 export type ChallengeInsert = Schema["mfaChallenges"]["$inferInsert"];
 
@@ -33,16 +34,36 @@ export function insertChallenge(db: Db, t: Schema, row: ChallengeInsert) {
  * Claims one attempt on the open challenge with this token hash: ONE statement that finds it
  * and counts the attempt only while it is unconsumed, unexpired and under `maxAttempts`, so
  * however many requests race on one challenge, at most `maxAttempts` codes are ever checked
- * (the count is taken before the code is looked at). Null: no such live challenge.
+ * (the count is taken before the code is looked at). In the same round trip (one batch) it
+ * reads the challenge's user and the sealed secrets of its verified TOTP factors, which
+ * answering the challenge needs next. Null: no such live challenge.
  */
-export async function claimChallengeAttempt(
-  { db, t }: Database,
+export async function claimChallengeWithUser(
+  database: Database,
   tokenHash: string,
   now: Date,
   maxAttempts: number,
-): Promise<{ id: string; userId: string } | null> {
+): Promise<{
+  challenge: { id: string; userId: string };
+  user: UserRow | null;
+  factors: SealedFactor[];
+} | null> {
+  const { t } = database;
+  const userId = challengeUserId(t, tokenHash);
+  const [claimed, users, factors] = await database.atomic((db) => [
+    claimAttempt(db, t, tokenHash, now, maxAttempts),
+    selectUser(db, t, userId),
+    verifiedFactorSecrets(db, t, userId),
+  ]);
+  const [challenge] = claimed;
+  if (!challenge) return null;
+  return { challenge, user: users[0] ?? null, factors: sealedFactors(factors) };
+}
+
+/** The claim of one attempt (see claimChallengeWithUser), as a query for a batch: the id and user when claimed. */
+export function claimAttempt(db: Db, t: Schema, tokenHash: string, now: Date, maxAttempts: number) {
   const ch = t.mfaChallenges;
-  const [row] = await db
+  return db
     .update(ch)
     .set({ failedAttempts: sql`${ch.failedAttempts} + 1` })
     .where(
@@ -54,7 +75,44 @@ export async function claimChallengeAttempt(
       ),
     )
     .returning({ id: ch.id, userId: ch.userId });
-  return row ?? null;
+}
+
+/**
+ * The user of the challenge with this token hash, as a scalar subquery, so reads of that user
+ * can share a batch with the claim (their rows are used only when the claim succeeded).
+ */
+export function challengeUserId(t: Schema, tokenHash: string): SQL {
+  const ch = t.mfaChallenges;
+  return sql`(select ${ch.userId} from ${ch} where ${eq(ch.tokenHash, tokenHash)})`;
+}
+
+/**
+ * Takes the challenge's row lock for the rest of the batch (a no-op update): of batches racing
+ * to consume one challenge, each sees the consumption the one before it committed. Returns when
+ * it was consumed (null: still open) as it stands once the lock is held.
+ */
+export function lockChallenge(db: Db, t: Schema, id: string) {
+  const ch = t.mfaChallenges;
+  return db
+    .update(ch)
+    .set({ consumedAt: sql`${ch.consumedAt}` })
+    .where(eq(ch.id, id))
+    .returning({ consumedAt: ch.consumedAt });
+}
+
+/** "The challenge is not consumed" (for a batch under lockChallenge). */
+export function challengeIsOpen(t: Schema, id: string): SQL {
+  const ch = t.mfaChallenges;
+  return sql`exists (select 1 from ${ch} where ${and(eq(ch.id, id), isNull(ch.consumedAt))})`;
+}
+
+/** Consumes the challenge (for a batch) when `when` holds, in the same statement. */
+export function consumeChallengeWhen(db: Db, t: Schema, id: string, now: Date, when: SQL): Query {
+  const ch = t.mfaChallenges;
+  return db
+    .update(ch)
+    .set({ consumedAt: now })
+    .where(and(eq(ch.id, id), isNull(ch.consumedAt), when));
 }
 
 /** The open challenge with this token hash (its id and user), without counting an attempt; null when none is live. */

@@ -4,7 +4,7 @@
  * verified from the start (its credential is in stores/webauthn.ts). Recovery codes exist
  * as one set per user, replaced as a whole, each spent at most once.
  */
-import { and, asc, count, eq, isNull, lt, max, ne, notExists, or } from "drizzle-orm";
+import { and, asc, count, eq, isNull, lt, max, ne, notExists, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { lockUser } from "./users";
 
@@ -28,15 +28,26 @@ export interface SealedFactor {
   id: string;
   secretKeyId: string;
   secretCiphertext: string;
+  /** The last accepted TOTP time step, when read with the secret (codes of it or before are spent). */
+  lastUsedStep?: number | null;
 }
 
 /** A factor row with its secret columns as stored (null for a passkey). */
-export type StoredFactor = FactorRow & { secretKeyId: string | null; secretCiphertext: string | null };
+export type StoredFactor = FactorRow & {
+  secretKeyId: string | null;
+  secretCiphertext: string | null;
+  lastUsedStep?: number | null;
+};
 
 /** The sealed TOTP secret of a factor; null for a passkey. */
 export function sealedTotp(f: StoredFactor): SealedFactor | null {
   if (f.type !== "totp" || f.secretKeyId === null || f.secretCiphertext === null) return null;
-  return { id: f.id, secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext };
+  return {
+    id: f.id,
+    secretKeyId: f.secretKeyId,
+    secretCiphertext: f.secretCiphertext,
+    lastUsedStep: f.lastUsedStep ?? null,
+  };
 }
 
 export function factorView(f: FactorRow) {
@@ -84,17 +95,29 @@ export function listFactors({ db, t }: Database, userId: string): Promise<Factor
 }
 
 /** The sealed secrets of the user's verified TOTP factors (read live). */
-export async function listVerifiedFactorSecrets(
-  { db, t }: Database,
-  userId: string,
-): Promise<SealedFactor[]> {
+export async function listVerifiedFactorSecrets(database: Database, userId: string): Promise<SealedFactor[]> {
+  return sealedFactors(await verifiedFactorSecrets(database.db, database.t, userId));
+}
+
+/**
+ * The verified TOTP factors of `userId` (a value, or a subquery naming the user) with their
+ * sealed secrets and last accepted steps, as a query for a batch; map with `sealedFactors`.
+ */
+export function verifiedFactorSecrets(db: Db, t: Schema, userId: string | SQL) {
   const f = t.userMfaMethods;
-  const rows = await db
-    .select({ ...factorProjection(t), secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext })
+  return db
+    .select({
+      ...factorProjection(t),
+      secretKeyId: f.secretKeyId,
+      secretCiphertext: f.secretCiphertext,
+      lastUsedStep: f.lastUsedStep,
+    })
     .from(f)
     .where(and(eq(f.userId, userId), eq(f.status, "verified"), eq(f.type, "totp")));
-  return rows.map(sealedTotp).filter((s): s is SealedFactor => s !== null);
 }
+
+export const sealedFactors = (rows: StoredFactor[]): SealedFactor[] =>
+  rows.map(sealedTotp).filter((s): s is SealedFactor => s !== null);
 
 /** The types of the user's verified factors (read live): what a login challenge can be answered with. */
 export async function verifiedFactorTypes({ db, t }: Database, userId: string) {
@@ -119,6 +142,42 @@ export async function acceptTotpStep({ db, t }: Database, factorId: string, step
     .where(and(eq(f.id, factorId), or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step))))
     .returning({ id: f.id });
   return won.length === 1;
+}
+
+/**
+ * Takes the factor's row lock for the rest of the batch (a no-op update, like lockUser), so a
+ * TOTP spend in the batch cannot interleave with another spend of the factor; returns its last
+ * accepted step as it stands once the lock is held.
+ */
+export function lockFactor(db: Db, t: Schema, factorId: string) {
+  const f = t.userMfaMethods;
+  return db
+    .update(f)
+    .set({ lastUsedStep: sql`${f.lastUsedStep}` })
+    .where(eq(f.id, factorId))
+    .returning({ lastUsedStep: f.lastUsedStep });
+}
+
+/** "`step` is later than the factor's last accepted step" (for a batch under lockFactor). */
+export function stepIsUnspent(t: Schema, factorId: string, step: number): SQL {
+  const f = t.userMfaMethods;
+  return sql`exists (select 1 from ${f} where ${and(eq(f.id, factorId), eq(f.status, "verified"), or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step)))})`;
+}
+
+/** Records `step` as accepted (for a batch) when `when` holds, in the same statement. */
+export function acceptTotpStepWhen(
+  db: Db,
+  t: Schema,
+  factorId: string,
+  step: number,
+  now: Date,
+  when: SQL,
+): Query {
+  const f = t.userMfaMethods;
+  return db
+    .update(f)
+    .set({ lastUsedStep: step, lastUsedAt: now })
+    .where(and(eq(f.id, factorId), or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step)), when));
 }
 
 /**

@@ -3,7 +3,7 @@
  * idle expiry (pushed forward on use) and an absolute one (fixed at sign-in), and an assurance
  * level (aal 1: password; aal 2: password plus a second factor).
  */
-import { and, desc, eq, gt, isNull, ne, notExists } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, ne, notExists, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import type { Config } from "../config";
 import type { AuthState } from "../context";
@@ -15,6 +15,9 @@ export type SessionInsert = Schema["userSessions"]["$inferInsert"];
 
 /** Bearer tokens we issue: 32 random bytes, base64url. Anything else is refused before a lookup. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** True when `token` has the shape of a token we issue (anything else cannot name a session). */
+export const isTokenShaped = (token: string) => TOKEN_SHAPE.test(token);
 
 export const earliest = (a: Date, b: Date) => (a.getTime() <= b.getTime() ? a : b);
 
@@ -30,34 +33,81 @@ export const sessionProjection = (t: Schema) => ({
   authenticatedAt: t.userSessions.authenticatedAt,
 });
 
+/** A session as `sessionProjection` reads it. */
+export interface SessionRow {
+  id: string;
+  userId: string;
+  aal: number;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  absoluteExpiresAt: Date;
+  authenticatedAt: Date | null;
+}
+
 /** Live: not revoked, not expired. */
 const live = (t: Schema, now: Date) =>
   and(isNull(t.userSessions.revokedAt), gt(t.userSessions.expiresAt, now));
 
+/** What a request's lookup saw of its live session: enough to push the idle expiry forward when due. */
+export interface SessionSighting {
+  id: string;
+  lastSeenAt: Date;
+  absoluteExpiresAt: Date;
+}
+
+/**
+ * The new idle expiry when a session seen at `now` is due a touch (its last one is at least
+ * `touchIntervalMs` old), else null: a busy client does not cost a write per request.
+ */
+export function touchDue(seen: SessionSighting, lifetimes: Config["session"], now: Date): Date | null {
+  if (now.getTime() - seen.lastSeenAt.getTime() < lifetimes.touchIntervalMs) return null;
+  return earliest(new Date(now.getTime() + lifetimes.idleTtlMs), seen.absoluteExpiresAt);
+}
+
+/** Pushes the idle expiry forward (see touchDue). */
+export async function touchSession(
+  { db, t }: Database,
+  id: string,
+  now: Date,
+  expiresAt: Date,
+): Promise<void> {
+  await db.update(t.userSessions).set({ lastSeenAt: now, expiresAt }).where(eq(t.userSessions.id, id));
+}
+
 /**
  * Resolves a bearer token to its live session in one statement; null when unknown, revoked or
- * expired. Pushes the idle expiry forward at most once per `touchIntervalMs`, so a busy client
- * does not cost a write per request.
+ * expired. Pushes the idle expiry forward at most once per `touchIntervalMs` (a second
+ * statement, see touchDue).
  */
 export async function findLiveSession(
-  { db, t }: Database,
+  database: Database,
   lifetimes: Config["session"],
   token: string,
   now: Date,
 ): Promise<AuthState | null> {
   if (!TOKEN_SHAPE.test(token)) return null;
+  const { db, t } = database;
   const s = t.userSessions;
+  // The account's verification state comes along (a left join: same rows), so routes gated on
+  // a verified address need no statement of their own (auth/verification.ts).
   const [row] = await db
-    .select(sessionProjection(t))
+    .select({ ...sessionProjection(t), emailVerifiedAt: t.users.emailVerifiedAt })
     .from(s)
+    .leftJoin(t.users, eq(t.users.id, s.userId))
     .where(and(eq(s.tokenHash, await sha256Hex(token)), live(t, now)))
     .limit(1);
   if (!row) return null;
-  let expiresAt = row.expiresAt;
-  if (now.getTime() - row.lastSeenAt.getTime() >= lifetimes.touchIntervalMs) {
-    expiresAt = earliest(new Date(now.getTime() + lifetimes.idleTtlMs), row.absoluteExpiresAt);
-    await db.update(s).set({ lastSeenAt: now, expiresAt }).where(eq(s.id, row.id));
-  }
+  const touched = touchDue(row, lifetimes, now);
+  if (touched) await touchSession(database, row.id, now, touched);
+  return { ...authState(row, touched ?? row.expiresAt), emailVerified: row.emailVerifiedAt !== null };
+}
+
+/** The request's auth state from a session row (and its expiry, after a touch). */
+export function authState(
+  row: { id: string; userId: string; aal: number; createdAt: Date; authenticatedAt: Date | null },
+  expiresAt: Date,
+): AuthState {
   return {
     userId: row.userId,
     sessionId: row.id,
@@ -65,6 +115,43 @@ export async function findLiveSession(
     expiresAt,
     authenticatedAt: row.authenticatedAt ?? row.createdAt,
   };
+}
+
+/**
+ * The live session of a presented token hash, as SQL pieces that go INTO the statement that
+ * reads or writes (a "folded" session check, http/route.ts): `live` conditions the sessions
+ * table; `userId` and `aal` are scalar subqueries (null when no live session has the token, so a
+ * write selected from them writes nothing); `sighting` are RETURNING/select columns.
+ */
+export function sessionOfToken(t: Schema, tokenHash: string, now: Date) {
+  const s = t.userSessions;
+  const where = and(eq(s.tokenHash, tokenHash), live(t, now));
+  const scalar = (column: typeof s.id | typeof s.userId | typeof s.aal | typeof s.lastSeenAt) =>
+    sql`(select ${column} from ${s} where ${where})`;
+  return {
+    live: where as SQL,
+    userId: scalar(s.userId),
+    aal: scalar(s.aal),
+    sighting: {
+      sessionId: scalar(s.id).mapWith(String),
+      lastSeenAt: scalar(s.lastSeenAt).mapWith(s.lastSeenAt),
+      absoluteExpiresAt: sql`(select ${s.absoluteExpiresAt} from ${s} where ${where})`.mapWith(
+        s.absoluteExpiresAt,
+      ),
+    },
+  };
+}
+
+export type SessionOfToken = ReturnType<typeof sessionOfToken>;
+
+/** The sighting columns read back (null when the statement found no live session). */
+export function sightingOf(row: {
+  sessionId: string | null;
+  lastSeenAt: Date | null;
+  absoluteExpiresAt: Date | null;
+}): SessionSighting | null {
+  if (row.sessionId === null || row.lastSeenAt === null || row.absoluteExpiresAt === null) return null;
+  return { id: row.sessionId, lastSeenAt: row.lastSeenAt, absoluteExpiresAt: row.absoluteExpiresAt };
 }
 
 /** The user's live sessions, newest first. */
@@ -119,9 +206,27 @@ export function insertSessionUnlessFactor(db: Db, t: Schema, row: SessionInsert)
     .returning({ id: t.userSessions.id });
 }
 
-/** Marks the session as just authenticated (a password or second factor was checked for it). */
-export async function markAuthenticated({ db, t }: Database, id: string, now: Date): Promise<void> {
-  await db.update(t.userSessions).set({ authenticatedAt: now }).where(eq(t.userSessions.id, id));
+/**
+ * Insert of a prepared session row (for a batch) made only while its user is a live account and
+ * `when` holds (same statement); returns the id when inserted. Later statements of the batch
+ * condition on `sessionWasInserted` to follow it.
+ */
+export function insertSessionWhen(db: Db, t: Schema, row: SessionInsert, when: SQL) {
+  return db
+    .insert(t.userSessions)
+    .select(rowWhere(t.userSessions, row, t.users, and(eq(t.users.id, row.userId), isLiveUser(t), when)))
+    .returning({ id: t.userSessions.id });
+}
+
+/** "Session `id` exists" (in a batch: it was inserted by a statement before). */
+export function sessionWasInserted(t: Schema, id: string): SQL {
+  const s = t.userSessions;
+  return sql`exists (select 1 from ${s} where ${eq(s.id, id)})`;
+}
+
+/** Marks the session as just authenticated (a password or second factor was checked for it; for a batch). */
+export function markSessionAuthenticated(db: Db, t: Schema, id: string, now: Date): Query {
+  return db.update(t.userSessions).set({ authenticatedAt: now }).where(eq(t.userSessions.id, id));
 }
 
 /** Revokes one session (for a batch). */

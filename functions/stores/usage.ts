@@ -8,6 +8,23 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { uuidv7 } from "uuidv7";
 import type { Database, Db, Schema } from "../../db/database";
 import { excluded, isMember, rowWhere, scopeIdOf } from "../tenant-data/sql";
+import {
+  type SessionOfToken,
+  type SessionRow,
+  type SessionSighting,
+  sessionProjection,
+  sightingOf,
+} from "./sessions";
+
+/** A write's result: the counter's new total, and what it saw of a folded session (else null). */
+export interface Added {
+  total: number;
+  sighting: SessionSighting | null;
+}
+
+/** The guard of a write without a tenant: none, or the presented session (folded check). */
+const sessionGuard = (t: Schema, i: Increment) =>
+  i.session ? { from: t.userSessions, where: i.session.live } : null;
 
 /** A counter as answers show it: the day's total of one feature in one scope. */
 export interface CounterRow {
@@ -29,10 +46,16 @@ export function counterView(c: CounterRow) {
 }
 
 export interface Increment {
-  userId: string;
+  /** The user, or (folded session check) the user of the presented session, read in the statement. */
+  userId: string | SQL;
   tenantId: string | null;
   /** The session's assurance level: a tenant with `requireMfa` admits aal 2 only. */
-  aal: number;
+  aal: number | SQL;
+  /**
+   * A folded session check (routes/usage.ts): the presented session, looked up in the write
+   * itself, which then writes nothing without a live session and reads back its sighting.
+   */
+  session?: SessionOfToken;
   feature: string;
   /** UTC day, `YYYY-MM-DD`. */
   periodStart: string;
@@ -62,7 +85,18 @@ function counterUpsert(
       target: [u.userId, u.scopeId, u.feature, u.periodStart],
       set: { total: sql`${u.total} + ${excluded(u.total)}`, updatedAt: excluded(u.updatedAt) },
     })
-    .returning({ total: u.total });
+    .returning({ total: u.total, ...sightingColumns(i) });
+}
+
+/** The sighting columns of a folded session check, read back by the write (nulls without one). */
+function sightingColumns(i: Increment) {
+  return (
+    i.session?.sighting ?? {
+      sessionId: sql<null>`null`,
+      lastSeenAt: sql<null>`null`,
+      absoluteExpiresAt: sql<null>`null`,
+    }
+  );
 }
 
 /**
@@ -71,13 +105,13 @@ function counterUpsert(
  * write cannot be separated. Returns the new total, or null when the caller is not a member
  * (nothing written).
  */
-export async function incrementUsage(database: Database, i: Increment): Promise<number | null> {
+export async function incrementUsage(database: Database, i: Increment): Promise<Added | null> {
   const { db, t } = database;
   const guard = i.tenantId
     ? { from: t.tenantMemberships, where: isMember(t, i.tenantId, i.userId, i.aal) }
-    : null;
+    : sessionGuard(t, i);
   const [row] = await counterUpsert(db, t, i, guard);
-  return row ? Number(row.total) : null;
+  return row ? { total: Number(row.total), sighting: sightingOf(row) } : null;
 }
 
 /**
@@ -106,7 +140,7 @@ export async function incrementOnce(
   requestHash: string,
   /** How long the key answers with its first result (config.usageIdempotencyTtlMs); then it may be reclaimed. */
   ttlMs: number,
-): Promise<number | null> {
+): Promise<Added | null> {
   const { t } = database;
   const k = t.usageIdempotencyKeys;
   const u = t.usageCounters;
@@ -126,11 +160,14 @@ export async function incrementOnce(
     eq(u.feature, i.feature),
     eq(u.periodStart, i.periodStart),
   );
-  const [, , stored] = await database.atomic((db) => {
+  const [claimed, , stored] = await database.atomic((db) => {
     const insert = db.insert(k);
-    const claim = i.tenantId
-      ? insert.select(rowWhere(k, keyRow, t.tenantMemberships, isMember(t, i.tenantId, i.userId, i.aal)))
-      : insert.values(keyRow);
+    const guard = i.tenantId
+      ? { from: t.tenantMemberships, where: isMember(t, i.tenantId, i.userId, i.aal) }
+      : sessionGuard(t, i);
+    const claim = guard
+      ? insert.select(rowWhere(k, keyRow, guard.from, guard.where))
+      : insert.values(keyRow as typeof keyRow & { userId: string });
     return [
       claim
         .onConflictDoUpdate({
@@ -143,7 +180,7 @@ export async function incrementOnce(
           },
           setWhere: lte(k.expiresAt, i.now),
         })
-        .returning({ userId: k.userId }),
+        .returning({ userId: k.userId, ...sightingColumns(i) }),
       counterUpsert(db, t, i, { from: k, where: ours }),
       db
         .update(k)
@@ -155,7 +192,8 @@ export async function incrementOnce(
     ] as const;
   });
   const [row] = stored;
-  return row ? Number(row.response) : null;
+  const [claim] = claimed;
+  return row && claim ? { total: Number(row.response), sighting: sightingOf(claim) } : null;
 }
 
 const idempotencyKeyProjection = (t: Schema) => ({
@@ -186,6 +224,31 @@ export async function findIdempotencyKey(
     .where(and(eq(k.userId, userId), eq(k.key, key)))
     .limit(1);
   return row ?? null;
+}
+
+/**
+ * The caller's key row read WITH the presented session (a folded session check, one
+ * statement): the live session (null: none, 401) and the key row of its user (null: none).
+ */
+export async function findIdempotencyKeyBySession(
+  { db, t }: Database,
+  session: SessionOfToken,
+  key: string,
+): Promise<{ session: SessionRow; key: StoredKey | null } | null> {
+  const s = t.userSessions;
+  const k = t.usageIdempotencyKeys;
+  const [row] = await db
+    .select({ session: sessionProjection(t), ...idempotencyKeyProjection(t) })
+    .from(s)
+    .leftJoin(k, and(eq(k.userId, s.userId), eq(k.key, key)))
+    .where(session.live)
+    .limit(1);
+  if (!row) return null;
+  const { session: found, ...stored } = row;
+  return {
+    session: found,
+    key: stored.requestHash === null ? null : (stored as StoredKey),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Users: accounts and their password hashes. */
-import { and, eq, isNull, notExists, sql } from "drizzle-orm";
+import { and, eq, isNull, notExists, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { isUniqueViolation } from "../../db/dialect";
 
@@ -66,17 +66,39 @@ export function markEmailVerified(db: Db, t: Schema, id: string, now: Date): Que
     .where(and(eq(t.users.id, id), isNull(t.users.emailVerifiedAt)));
 }
 
-/** The user with this (normalised) email and its password hash, or null. */
-export async function findUserWithPasswordByEmail(
+/** A second-factor type a login challenge can be answered with. */
+export type FactorType = "totp" | "webauthn";
+
+/**
+ * What a password sign-in needs, in ONE statement: the user with this (normalised) email, its
+ * password hash, and the types of its verified factors (scalar subqueries), or null. The factor
+ * types decide between a session and a challenge; the session insert re-checks "no verified
+ * factor" itself (stores/sessions.ts insertSessionUnlessFactor), so a factor confirmed after
+ * this read still gates the session.
+ */
+export async function findUserForSignIn(
   { db, t }: Database,
   email: string,
-): Promise<(UserRow & { passwordHash: string }) | null> {
-  const [user] = await db
-    .select({ ...userProjection(t), passwordHash: t.users.passwordHash })
+): Promise<(UserRow & { passwordHash: string; factorTypes: Set<FactorType> }) | null> {
+  const f = t.userMfaMethods;
+  const has = (type: FactorType) =>
+    sql<number>`case when exists (select 1 from ${f} where ${and(eq(f.userId, t.users.id), eq(f.status, "verified"), eq(f.type, type))}) then 1 else 0 end`;
+  const [row] = await db
+    .select({
+      ...userProjection(t),
+      passwordHash: t.users.passwordHash,
+      totp: has("totp"),
+      webauthn: has("webauthn"),
+    })
     .from(t.users)
     .where(and(eq(t.users.email, email), isLiveUser(t)))
     .limit(1);
-  return user ?? null;
+  if (!row) return null;
+  const { totp, webauthn, ...user } = row;
+  const factorTypes = new Set<FactorType>();
+  if (Number(totp)) factorTypes.add("totp");
+  if (Number(webauthn)) factorTypes.add("webauthn");
+  return { ...user, factorTypes };
 }
 
 /** The user by id with its password hash, or null. */
@@ -104,12 +126,17 @@ export async function findUserIdByEmail({ db, t }: Database, email: string): Pro
 
 /** The user by id, or null. */
 export async function findUserById({ db, t }: Database, id: string): Promise<UserRow | null> {
-  const [user] = await db
+  const [user] = await selectUser(db, t, id);
+  return user ?? null;
+}
+
+/** The live user `id` (a value, or a subquery naming the user), as a query for a batch. */
+export function selectUser(db: Db, t: Schema, id: string | SQL) {
+  return db
     .select(userProjection(t))
     .from(t.users)
     .where(and(eq(t.users.id, id), isLiveUser(t)))
     .limit(1);
-  return user ?? null;
 }
 
 /** Replaces the password hash (a rehash on login, not a password change). */

@@ -7,7 +7,7 @@
  * concurrent upserts would pile up duplicates. Every key therefore uses the NOT NULL `scope_id`
  * ('' for global, the tenant id otherwise), kept in step with `tenant_id` by a CHECK.
  */
-import { type AnyColumn, and, eq, getTableColumns, is, isNull, SQL, sql } from "drizzle-orm";
+import { type AnyColumn, and, eq, getTableColumns, is, isNull, or, SQL, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Schema } from "../../db/database";
 
@@ -53,14 +53,22 @@ export function rowWhere<T extends SQLiteTable>(
  * when it finds nothing, the caller asks `requireTenantRole` which answer (403 forbidden or
  * tenant_mfa_required) applies.
  */
-export function isMember(t: Schema, tenantId: string, userId: string, aal: number): SQL | undefined {
+export function isMember(
+  t: Schema,
+  tenantId: string,
+  userId: string | SQL,
+  aal: number | SQL,
+): SQL | undefined {
   const m = t.tenantMemberships;
   const a = t.tenantAccounts;
-  const admitted = and(
-    eq(a.id, tenantId),
-    isNull(a.deletedAt),
-    aal >= 2 ? undefined : eq(a.requireMfa, false),
-  );
+  // `aal` is a number, or (a folded session check) the session's column read in the statement.
+  const mfaAdmitted =
+    typeof aal === "number"
+      ? aal >= 2
+        ? undefined
+        : eq(a.requireMfa, false)
+      : or(sql`${aal} >= 2`, eq(a.requireMfa, false));
+  const admitted = and(eq(a.id, tenantId), isNull(a.deletedAt), mfaAdmitted);
   return and(
     eq(m.tenantId, tenantId),
     eq(m.userId, userId),

@@ -8,7 +8,15 @@ import type { RequestScope } from "../context";
 import { ApiError, type ProblemCode } from "../http/problems";
 import * as z from "../http/zod";
 import { sha256Hex } from "../lib/tokens";
-import { findIdempotencyKey, type Increment, incrementOnce, incrementUsage } from "../stores/usage";
+import type { SessionSighting } from "../stores/sessions";
+import {
+  type Added,
+  findIdempotencyKey,
+  type Increment,
+  incrementOnce,
+  incrementUsage,
+  type StoredKey,
+} from "../stores/usage";
 import { addDays, daysBetween, monthOf, periodStarts, utcDay } from "./dates";
 import { invalidField } from "./schemas";
 
@@ -114,6 +122,15 @@ export interface MemberGuard {
   admit(): Promise<void>;
   /** The refusal when `admit` passes after the write did not (the membership changed in between). */
   refusal: ProblemCode;
+  /**
+   * A folded session check (`add.session` set): takes the session the write saw; when the write
+   * wrote nothing, reads the caller's key row with the session lookup (401 without a live
+   * session), one statement, which also names the caller for `admit`.
+   */
+  session?: {
+    confirm(found: SessionSighting | null): unknown;
+    findKey(key: string): Promise<{ userId: string; row: StoredKey | null }>;
+  };
 }
 
 export interface Idempotency {
@@ -137,21 +154,30 @@ export async function addUsage(
   idempotency: Idempotency | undefined,
   guard: MemberGuard,
 ): Promise<{ periodStart: string; total: number }> {
+  const counted = ({ total, sighting }: Added) => {
+    guard.session?.confirm(sighting);
+    return { periodStart: add.periodStart, total };
+  };
   if (!idempotency) {
-    const total = await incrementUsage(scope.db, add);
-    if (total !== null) return { periodStart: add.periodStart, total };
+    const added = await incrementUsage(scope.db, add);
+    if (added !== null) return counted(added);
     await guard.admit();
     throw new ApiError(guard.refusal);
   }
   const { key, requestHash: hash } = idempotency;
   const ttl = scope.config.usageIdempotencyTtlMs;
-  const total = await incrementOnce(scope.db, add, key, hash, ttl);
-  if (total !== null) return { periodStart: add.periodStart, total };
+  const added = await incrementOnce(scope.db, add, key, hash, ttl);
+  if (added !== null) return counted(added);
 
+  // A duplicate (or no live session, or not admitted): the caller, then the stored answer.
+  let first: { userId: string; row: StoredKey | null } | undefined;
+  if (typeof add.userId !== "string") first = await guard.session!.findKey(key);
+  const userId = first?.userId ?? (add.userId as string);
   if (add.tenantId) await guard.admit();
   const deadline = Date.now() + REPLAY_WAIT_MS;
   for (;;) {
-    const row = await findIdempotencyKey(scope.db, add.userId, key);
+    const row = first ? first.row : await findIdempotencyKey(scope.db, userId, key);
+    first = undefined;
     if (row && row.requestHash !== hash) throw new ApiError("idempotency_key_reused");
     if (row && typeof row.response === "number") {
       return {

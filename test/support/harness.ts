@@ -163,6 +163,26 @@ export function makeHarness(opts: HarnessOptions): Harness {
   };
 }
 
+/** What the latest request waited for, from its log line (after-response work is not in it). */
+export interface RequestCost {
+  statements: number;
+  /** Round trips to the database, the SQL rate-limit store's included (it uses the same handle). */
+  roundTrips: number;
+  /** Round trips to the rate-limit store. */
+  limiterRoundTrips: number;
+  /** Round trips of the app's own work: `roundTrips` without the SQL store's (the harness's default store). */
+  appRoundTrips: number;
+}
+
+export function lastRequestCost(h: Harness): RequestCost {
+  const line = [...h.logs].reverse().find((l) => l.msg === "request");
+  if (!line) throw new Error("no request was served");
+  const statements = Number(line.statements);
+  const roundTrips = Number(line.roundTrips);
+  const limiterRoundTrips = Number(line.limiterRoundTrips);
+  return { statements, roundTrips, limiterRoundTrips, appRoundTrips: roundTrips - limiterRoundTrips };
+}
+
 /**
  * The typed client (hono/client) over the harness's app: paths, inputs and per-status answers
  * are checked against the route schemas at compile time. `token` authenticates every call.
