@@ -3,7 +3,7 @@
  * delete, and each endpoint's deliveries. Events reach endpoints through the webhook outbox
  * (functions/stores/webhooks.ts, functions/webhooks/dispatch.ts); see docs/webhooks.md.
  */
-import { z } from "@hono/zod-openapi";
+
 import { uuidv7 } from "uuidv7";
 import { MANAGER_ROLES, requireTenantRole, TENANT_ERRORS } from "../auth/tenant-guard";
 import { fetchPage, PageQuery } from "../http/pagination";
@@ -11,6 +11,7 @@ import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
 import { jsonRequest, jsonResponse, Uuid } from "../http/schemas";
+import * as z from "../http/zod";
 import { newWebhookSecret } from "../lib/webhook-signature";
 import { recordSecurityEvent, SECURITY_EVENT_TYPES, securityEventRow } from "../security-events";
 import { insertSecurityEvents } from "../stores/security-events";
