@@ -80,6 +80,14 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
   { method: "POST", path: "/v1/tenants/{tenantId}/api-keys", json: { name: "k", scopes: ["usage:read"] } },
   { method: "GET", path: "/v1/tenants/{tenantId}/api-keys" },
   { method: "DELETE", path: "/v1/tenants/{tenantId}/api-keys/{apiKeyId}" },
+  {
+    method: "POST",
+    path: "/v1/tenants/{tenantId}/webhooks",
+    json: { url: "https://hooks.example.com/udh", events: ["*"] },
+  },
+  { method: "GET", path: "/v1/tenants/{tenantId}/webhooks" },
+  { method: "DELETE", path: "/v1/tenants/{tenantId}/webhooks/{webhookId}" },
+  { method: "GET", path: "/v1/tenants/{tenantId}/webhooks/{webhookId}/deliveries" },
   // Service routes take tenant API keys, never sessions (service-access.suite.ts covers keys).
   { method: "POST", path: "/v1/service/introspect", json: { token: "x" } },
   { method: "POST", path: "/v1/service/usage", json: { userId: ID, feature: "api", quantity: 1 } },
@@ -97,7 +105,8 @@ function build(route: ProtectedRoute, tenantId: string) {
       .replace("{userId}", ID)
       .replace("{factorId}", ID)
       .replace("{invitationId}", ID)
-      .replace("{apiKeyId}", ID);
+      .replace("{apiKeyId}", ID)
+      .replace("{webhookId}", ID);
   const path = fill(route.path) + (route.query ? `?${fill(route.query)}` : "");
   const json = route.json === undefined ? undefined : JSON.parse(fill(JSON.stringify(route.json)));
   return { path, json };

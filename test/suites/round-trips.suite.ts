@@ -202,7 +202,8 @@ export function roundTripsSuite(h: () => Harness): void {
  * the next cuts. Step-up (the password read, then the session's mark with its event) and the
  * second-factor check each cost a round trip before the route's own work; folding them into
  * the route's batch is the way down. The export streams its pages (its round trips grow with
- * the data and follow the response, not precede it). The member routes belong to tenants.ts.
+ * the data and follow the response, not precede it). The member and invitation routes lock the
+ * tenant row and read the membership before their batch.
  */
 const OVER_BUDGET: Record<string, number> = {
   "DELETE /v1/me": 7,
@@ -215,7 +216,8 @@ const OVER_BUDGET: Record<string, number> = {
   "POST /v1/me/export": 8,
   "POST /v1/mfa/recovery-codes": 4,
   "POST /v1/mfa/totp/:factorId/verify": 6,
-  "POST /v1/tenants/:tenantId/members": 5,
+  "POST /v1/tenants/:tenantId/invitations": 5,
+  "POST /v1/invitations/accept": 6,
 };
 
 /**
