@@ -42,6 +42,17 @@ export const SessionSchema = z
   })
   .openapi("Session");
 
+/** A live session as the session list (and the account export) shows it: never its token. */
+export const ListedSessionSchema = z.object({
+  id: z.string(),
+  aal: z.number().int(),
+  createdAt: z.string(),
+  lastSeenAt: z.string(),
+  expiresAt: z.string(),
+  authenticatedAt: z.string(),
+  current: z.boolean(),
+});
+
 export const AuthenticatedSchema = z
   .object({ status: z.literal("authenticated"), session: SessionSchema, user: UserSchema })
   .openapi("Authenticated");

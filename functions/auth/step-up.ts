@@ -22,6 +22,14 @@ export const CurrentPassword = Password.optional().openapi({
   description: "The account's password; needed unless the session authenticated within the last 5 minutes",
 });
 
+/** What `requireRecentAuthentication` can answer, for the spec's `errors` of every step-up route. */
+export const STEP_UP_ERRORS = [
+  "reauthentication_required",
+  "invalid_credentials",
+  "rate_limited",
+  "rate_limit_unavailable",
+] as const;
+
 /** A body shape with `currentPassword`. */
 export const stepUpFields = { currentPassword: CurrentPassword } satisfies z.ZodRawShape;
 

@@ -7,7 +7,14 @@
 import { uuidv7 } from "uuidv7";
 import { prepareEmailToken, prepareMessage, prepareNotice } from "../auth/mail";
 import { limitKeys, passwordChecks, reserveAttempt } from "../auth/rate-limits";
-import { AuthenticatedSchema, Email, MfaRequiredSchema, Password, UserSchema } from "../auth/schemas";
+import {
+  AuthenticatedSchema,
+  Email,
+  ListedSessionSchema,
+  MfaRequiredSchema,
+  Password,
+  UserSchema,
+} from "../auth/schemas";
 import { clearedSessionCookie, signedInAnswer } from "../auth/session-cookie";
 import { completePasswordSignIn } from "../auth/sign-in";
 import { requireStrongPassword } from "../auth/users";
@@ -144,17 +151,7 @@ const logout = defineRoute(
 
 const SessionListSchema = z
   .object({
-    sessions: z.array(
-      z.object({
-        id: z.string(),
-        aal: z.number().int(),
-        createdAt: z.string(),
-        lastSeenAt: z.string(),
-        expiresAt: z.string(),
-        authenticatedAt: z.string(),
-        current: z.boolean(),
-      }),
-    ),
+    sessions: z.array(ListedSessionSchema),
   })
   .openapi("SessionList");
 

@@ -6,7 +6,7 @@
 import { prepareEmailToken, prepareMessage, prepareNotice } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
 import { Email, UserSchema } from "../auth/schemas";
-import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
+import { requireRecentAuthentication, STEP_UP_ERRORS, stepUpFields } from "../auth/step-up";
 import { ApiError } from "../http/problems";
 import { accepted, json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
@@ -87,7 +87,7 @@ const change = defineRoute(
     security: [{ bearer: [] }],
     request: jsonRequest(z.object({ newEmail: Email, ...stepUpFields })),
     responses: { 202: { description: "Accepted (also when the address is taken: no message then)" } },
-    errors: ["reauthentication_required", "invalid_credentials", "rate_limited", "rate_limit_unavailable"],
+    errors: [...STEP_UP_ERRORS],
   },
   async (scope, { body }) => {
     await requireRecentAuthentication(scope, body.currentPassword);

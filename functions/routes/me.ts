@@ -3,8 +3,8 @@
  * export of every record the service holds about the caller, and the deletion of the account.
  */
 import { prepareNotice } from "../auth/mail";
-import { UserSchema } from "../auth/schemas";
-import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
+import { ListedSessionSchema, UserSchema } from "../auth/schemas";
+import { requireRecentAuthentication, STEP_UP_ERRORS, stepUpFields } from "../auth/step-up";
 import { streamJson } from "../http/json-stream";
 import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
@@ -89,17 +89,7 @@ const AccountExportSchema = z
   .object({
     exportedAt: z.string(),
     user: UserSchema,
-    sessions: z.array(
-      z.object({
-        id: z.string(),
-        aal: z.number().int(),
-        createdAt: z.string(),
-        lastSeenAt: z.string(),
-        expiresAt: z.string(),
-        authenticatedAt: z.string(),
-        current: z.boolean(),
-      }),
-    ),
+    sessions: z.array(ListedSessionSchema),
     factors: z.array(
       z.object({
         id: z.string(),
@@ -177,7 +167,7 @@ const exportAccount = defineRoute(
         headers: z.object({ "Content-Disposition": z.string() }),
       },
     },
-    errors: ["reauthentication_required", "invalid_credentials", "rate_limited", "rate_limit_unavailable"],
+    errors: [...STEP_UP_ERRORS],
   },
   async (scope, { body }) => {
     const { userId, sessionId } = scope.auth;
@@ -233,14 +223,7 @@ const deleteMe = defineRoute(
     security: [{ bearer: [] }],
     request: jsonRequest(withOptionalSecondFactor(stepUpFields), false),
     responses: { 204: { description: "Deleted" } },
-    errors: [
-      "reauthentication_required",
-      "invalid_credentials",
-      "invalid_mfa_code",
-      "last_owner",
-      "rate_limited",
-      "rate_limit_unavailable",
-    ],
+    errors: [...STEP_UP_ERRORS, "invalid_mfa_code", "last_owner"],
   },
   async (scope, { body }) => {
     const { userId } = scope.auth;

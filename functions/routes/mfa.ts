@@ -7,7 +7,7 @@
 import { uuidv7 } from "uuidv7";
 import { prepareNotice } from "../auth/mail";
 import { TotpCode } from "../auth/schemas";
-import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
+import { requireRecentAuthentication, STEP_UP_ERRORS, stepUpFields } from "../auth/step-up";
 import { requireVerifiedEmail } from "../auth/verification";
 import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
@@ -71,14 +71,7 @@ const enroll = defineRoute(
         z.object({ factor: FactorSchema, secret: z.string(), otpauthUri: z.string(), qrSvg: z.string() }),
       ),
     },
-    errors: [
-      "aal2_required",
-      "email_not_verified",
-      "reauthentication_required",
-      "invalid_credentials",
-      "rate_limited",
-      "rate_limit_unavailable",
-    ],
+    errors: ["aal2_required", "email_not_verified", ...STEP_UP_ERRORS],
   },
   async (scope, { body }) => {
     const { t } = scope.db;

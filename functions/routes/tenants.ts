@@ -6,7 +6,7 @@
 import { uuidv7 } from "uuidv7";
 import { prepareMessage } from "../auth/mail";
 import { Email } from "../auth/schemas";
-import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
+import { requireRecentAuthentication, STEP_UP_ERRORS, stepUpFields } from "../auth/step-up";
 import { MANAGER_ROLES, requireTenantRole, TENANT_ERRORS, type TenantRole } from "../auth/tenant-guard";
 import { requireVerifiedEmail } from "../auth/verification";
 import type { AuthedScope } from "../context";
@@ -206,13 +206,7 @@ const deleteTenant = defineRoute(
     security: [{ bearer: [] }],
     request: { params: TenantParams, ...jsonRequest(z.object(stepUpFields), false) },
     responses: { 204: { description: "Deleted" } },
-    errors: [
-      ...TENANT_ERRORS,
-      "reauthentication_required",
-      "invalid_credentials",
-      "rate_limited",
-      "rate_limit_unavailable",
-    ],
+    errors: [...TENANT_ERRORS, ...STEP_UP_ERRORS],
   },
   async (scope, { params: { tenantId }, body }) => {
     await requireTenantRole(scope, tenantId, OWNER);

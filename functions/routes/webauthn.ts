@@ -13,7 +13,7 @@ import { limitKeys, reserveAttempt, secondFactorChecks } from "../auth/rate-limi
 import { AuthenticatedSchema } from "../auth/schemas";
 import { signedInAnswer } from "../auth/session-cookie";
 import { issuePasskeySession } from "../auth/sign-in";
-import { requireRecentAuthentication, stepUpFields } from "../auth/step-up";
+import { requireRecentAuthentication, STEP_UP_ERRORS, stepUpFields } from "../auth/step-up";
 import { requireVerifiedEmail, requireVerifiedToSignIn } from "../auth/verification";
 import { ApiError } from "../http/problems";
 import { json } from "../http/reply";
@@ -68,14 +68,7 @@ const registrationStart = defineRoute(
     security: [{ bearer: [] }],
     request: jsonRequest(z.object({ ...stepUpFields }), false),
     responses: { 200: jsonResponse("Creation options", z.object({ options: CreationOptions })) },
-    errors: [
-      "aal2_required",
-      "email_not_verified",
-      "reauthentication_required",
-      "invalid_credentials",
-      "rate_limited",
-      "rate_limit_unavailable",
-    ],
+    errors: ["aal2_required", "email_not_verified", ...STEP_UP_ERRORS],
   },
   async (scope, { body }) => {
     const { userId, aal, sessionId } = scope.auth;
