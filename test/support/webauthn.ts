@@ -11,8 +11,8 @@ import { base64UrlToBytes, bytesToBase64Url, utf8Encode } from "../../functions/
 export const TEST_ORIGIN = "http://localhost:8787";
 export const TEST_RP_ID = "localhost";
 
-// ---- a tiny CBOR encoder (RFC 8949): unsigned/negative ints, byte and text strings, maps ----
-type Cbor = number | string | Uint8Array | Map<Cbor, Cbor>;
+// ---- a tiny CBOR encoder (RFC 8949): unsigned/negative ints, byte and text strings, arrays, maps ----
+export type Cbor = number | string | Uint8Array | Cbor[] | Map<Cbor, Cbor>;
 
 function head(major: number, n: number): number[] {
   const m = major << 5;
@@ -29,6 +29,7 @@ export function cbor(value: Cbor): Uint8Array {
     return concat(new Uint8Array(head(3, bytes.length)), bytes);
   }
   if (value instanceof Uint8Array) return concat(new Uint8Array(head(2, value.length)), value);
+  if (Array.isArray(value)) return concat(new Uint8Array(head(4, value.length)), ...value.map(cbor));
   const parts: Uint8Array[] = [new Uint8Array(head(5, value.size))];
   for (const [k, v] of value) parts.push(cbor(k), cbor(v));
   return concat(...parts);
@@ -122,7 +123,12 @@ export class SoftAuthenticator {
   async create(
     json: object,
     /** `rawId`: reuse this credential id (an authenticator registering one credential twice). */
-    opts: { zeroCounter?: boolean; rawId?: Uint8Array } = {},
+    opts: {
+      zeroCounter?: boolean;
+      rawId?: Uint8Array;
+      /** Another attestation than "none" (e.g. one carrying an x5c certificate chain). */
+      attestation?: { fmt: string; attStmt: Map<Cbor, Cbor> };
+    } = {},
   ): Promise<RegistrationJSON> {
     const options = json as CreationOptionsJSON;
     const rpId = options.rp.id ?? TEST_RP_ID;
@@ -154,8 +160,8 @@ export class SoftAuthenticator {
     );
     const attestationObject = cbor(
       new Map<Cbor, Cbor>([
-        ["fmt", "none"],
-        ["attStmt", new Map()],
+        ["fmt", opts.attestation?.fmt ?? "none"],
+        ["attStmt", opts.attestation?.attStmt ?? new Map()],
         ["authData", authData],
       ]),
     );

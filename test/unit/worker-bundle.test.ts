@@ -18,10 +18,11 @@ import { BUNDLE_BUDGET_GZIP_BYTES, buildWorker } from "../../scripts/build.mjs";
 import { buildOpenApiDocument } from "../../scripts/openapi-document";
 import { type BuiltWorker, startBuiltWorker } from "../support/built-worker";
 import { REPO_ROOT } from "../support/server-process";
+import { type Cbor, SoftAuthenticator } from "../support/webauthn";
 
-/** Packages Workers never run: libSQL (D1 instead), Node-only mail and sockets, the docs UI, the document generator. */
+/** Packages Workers never run: libSQL (D1 instead), Node-only mail and sockets, the docs UI, the document generator, attestation certificate code. */
 const NEVER_IN_BUNDLE =
-  /node_modules\/(@libsql|libsql|nodemailer|ws|swagger-ui-dist|@asteasolutions\/zod-to-openapi|openapi3-ts|@hono\/zod-openapi|@hono\/zod-validator|@noble\/hashes)\//;
+  /node_modules\/(@libsql|libsql|nodemailer|ws|swagger-ui-dist|@asteasolutions\/zod-to-openapi|openapi3-ts|@hono\/zod-openapi|@hono\/zod-validator|@noble\/hashes|@peculiar\/x509|@peculiar\/asn1-android|tsyringe|reflect-metadata)\//;
 /** Node built-ins workerd does not have (or that would mean Node-only code came in). */
 const NODE_ONLY = /^node:(fs|net|tls|child_process|http|https|dgram|worker_threads|module)(\/|$)/;
 
@@ -130,5 +131,61 @@ describe("the Worker bundle", () => {
     const me = await worker.fetch("/v1/me", { headers: auth });
     expect(me.status).toBe(200);
     expect(((await me.json()) as { mfa: { enabled: boolean } }).mfa.enabled).toBe(true);
+  });
+});
+
+describe("passkeys in the Worker bundle (attestation certificate code left out)", () => {
+  const password = "correct horse battery staple";
+
+  /** A signed-in user with a verified address, and the registration options for a passkey. */
+  async function registrationOptions() {
+    const email = `passkey-${crypto.randomUUID()}@example.test`;
+    expect((await worker.fetch("/v1/auth/register", json({ email, password }))).status).toBe(201);
+    await worker.sql("UPDATE users SET email_verified_at = ? WHERE email = ?", Date.now(), email);
+    const login = await worker.fetch("/v1/auth/login", json({ email, password }));
+    const { session } = (await login.json()) as { session: { token: string } };
+    const auth = { authorization: `Bearer ${session.token}` };
+    const res = await worker.fetch(
+      "/v1/mfa/webauthn/registration/options",
+      json({ currentPassword: password }, auth),
+    );
+    expect(res.status).toBe(200);
+    return { auth, options: ((await res.json()) as { options: object }).options };
+  }
+
+  it("registers a passkey ('none' attestation) and signs in with it (an ES256 assertion)", async () => {
+    const { auth, options } = await registrationOptions();
+    const authenticator = new SoftAuthenticator();
+    const response = await authenticator.create(options);
+    const registered = await worker.fetch("/v1/mfa/webauthn/registration/verify", json({ response }, auth));
+    expect(registered.status).toBe(201);
+    const begin = await worker.fetch("/v1/auth/passkey/options", { method: "POST" });
+    const { options: request, passkeyChallengeId } = (await begin.json()) as {
+      options: object;
+      passkeyChallengeId: string;
+    };
+    const assertion = await authenticator.get(request);
+    const signIn = await worker.fetch(
+      "/v1/auth/passkey/verify",
+      json({ passkeyChallengeId, response: assertion }),
+    );
+    expect(signIn.status).toBe(200);
+    expect(((await signIn.json()) as { session: { aal: number } }).session.aal).toBe(2);
+  });
+
+  it("refuses an attestation carrying a certificate chain with 400, not a 5xx", async () => {
+    const { auth, options } = await registrationOptions();
+    const response = await new SoftAuthenticator().create(options, {
+      attestation: {
+        fmt: "fido-u2f",
+        attStmt: new Map<Cbor, Cbor>([
+          ["sig", crypto.getRandomValues(new Uint8Array(70))],
+          ["x5c", [crypto.getRandomValues(new Uint8Array(300))]],
+        ]),
+      },
+    });
+    const refused = await worker.fetch("/v1/mfa/webauthn/registration/verify", json({ response }, auth));
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { code: string }).code).toBe("invalid_webauthn_response");
   });
 });
