@@ -53,7 +53,7 @@ export interface CountedRateLimiter extends RateLimiter {
 
 /**
  * Counts the store round trips of one request: each `limit`, `refund` and `ping` is one (Upstash:
- * the checks' scripts go out auto-pipelined as one HTTP request; SQL store: one statement, plus
+ * the checks' scripts go out as one pipelined HTTP request (ratelimit/upstash-rest.ts); SQL store: one statement, plus
  * the take-back of a refused check's count, which only a 429 pays).
  */
 export function countRoundTrips(limiter: RateLimiter): CountedRateLimiter {

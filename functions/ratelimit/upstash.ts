@@ -3,10 +3,7 @@
  * in Redis, so every isolate and region shares them. Runs on Workers, Lambda and Node (fetch only).
  */
 import { Ratelimit } from "@upstash/ratelimit";
-import type { Redis as AnyUpstashRedis } from "@upstash/redis";
-// The fetch-only build: no `process`, and no `cache: "no-store"` fetch option, which older
-// Workers compatibility dates reject. It runs unchanged on Node 18+.
-import { Redis } from "@upstash/redis/cloudflare";
+import type { Redis as UpstashRedis } from "@upstash/redis";
 import {
   type RateCheck,
   type RateLimiter,
@@ -14,6 +11,7 @@ import {
   RateLimitUnavailableError,
   type RateRule,
 } from "./types";
+import { createUpstashRestClient, type UpstashScriptClient } from "./upstash-rest";
 
 /**
  * How long a limit check or ping may take. @upstash/ratelimit defaults to 5 000 ms and then answers
@@ -25,12 +23,6 @@ export const DEFAULT_RATE_LIMIT_TIMEOUT_MS = 1_000;
 /** Key prefix: keys are `<prefix>:<rule name>:<identifier>:<window number>`. */
 export const DEFAULT_RATE_LIMIT_PREFIX = "rl";
 
-/**
- * @upstash/redis retries a failed fetch 5 times with exp(n)·50 ms pauses (about 4 s in all) by
- * default. Two quick retries ride out a dropped connection; a store that is down fails in ~150 ms.
- */
-const RETRY = { retries: 2, backoff: (retryCount: number) => 50 * 2 ** retryCount };
-
 export interface UpstashRateLimiterOptions {
   /** Upstash REST URL (UPSTASH_REDIS_REST_URL). */
   url: string;
@@ -41,7 +33,7 @@ export interface UpstashRateLimiterOptions {
   /** Key prefix; default DEFAULT_RATE_LIMIT_PREFIX. */
   prefix?: string;
   /** A ready client (then url/token are not used); it should carry its own retry/timeout settings. */
-  redis?: AnyUpstashRedis;
+  redis?: UpstashScriptClient;
 }
 
 function checkRule(rule: RateRule): void {
@@ -61,17 +53,9 @@ export function createUpstashRateLimiter(opts: UpstashRateLimiterOptions): RateL
   const timeoutMs = opts.timeoutMs ?? DEFAULT_RATE_LIMIT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new TypeError("timeoutMs must be positive");
   const prefix = opts.prefix ?? DEFAULT_RATE_LIMIT_PREFIX;
-  const redis: AnyUpstashRedis =
-    opts.redis ??
-    new Redis({
-      url: opts.url,
-      token: opts.token,
-      retry: RETRY,
-      // Aborts the fetch itself at the deadline, so a hung store does not pile up open requests.
-      signal: () => AbortSignal.timeout(timeoutMs),
-      enableTelemetry: false,
-      enableAutoPipelining: true,
-    });
+  // Two quick retries ride out a dropped connection; a store that is down fails in ~150 ms. Each
+  // fetch is aborted at the deadline, so a hung store does not pile up open requests.
+  const redis = opts.redis ?? createUpstashRestClient({ url: opts.url, token: opts.token, timeoutMs });
 
   // One Ratelimit per rule: it holds configuration only (limit, window, prefix), never counts.
   const limiters = new Map<string, Ratelimit>();
@@ -81,7 +65,8 @@ export function createUpstashRateLimiter(opts: UpstashRateLimiterOptions): RateL
     if (!limiter) {
       checkRule(rule);
       limiter = new Ratelimit({
-        redis,
+        // The library is typed against @upstash/redis's client; it calls evalsha/eval only.
+        redis: redis as unknown as UpstashRedis,
         limiter: Ratelimit.slidingWindow(rule.limit, `${rule.windowMs} ms`),
         prefix: `${prefix}:${rule.name}`,
         timeout: timeoutMs,
@@ -140,8 +125,8 @@ export function createUpstashRateLimiter(opts: UpstashRateLimiterOptions): RateL
   }
 
   return {
-    // The checks' scripts are issued in the same tick, so the client's auto-pipelining sends
-    // them as ONE request to Upstash (/pipeline); each script is still atomic on its own key.
+    // The checks' scripts are issued in the same turn, so the client sends them as ONE request
+    // to Upstash (/pipeline, ./upstash-rest.ts); each script is still atomic on its own key.
     limit: (checks) => Promise.all(checks.map((c) => one(c, 1))),
 
     // A negative rate is @upstash/ratelimit's refund: the script skips the limit check and

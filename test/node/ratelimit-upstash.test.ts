@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
-import type { Redis as AnyUpstashRedis } from "@upstash/redis";
 import { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -10,6 +9,7 @@ import {
   type RateRule,
 } from "../../functions/ratelimit/types";
 import { createUpstashRateLimiter } from "../../functions/ratelimit/upstash";
+import type { UpstashScriptClient } from "../../functions/ratelimit/upstash-rest";
 import { requireService, skipWithout } from "../support/services";
 import { redisAvailable, sha1Hex, startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge";
 
@@ -63,11 +63,11 @@ async function deadPort(): Promise<number> {
 
 describe("fails closed on a hung client (no Redis needed)", () => {
   const hung = () => new Promise<never>(() => {});
-  const hungRedis = { evalsha: hung, eval: hung, ping: hung } as unknown as AnyUpstashRedis;
+  const hungRedis = { evalsha: hung, eval: hung, ping: hung } as unknown as UpstashScriptClient;
   const failingRedis = {
     evalsha: () => Promise.reject(new Error("fetch failed")),
     ping: () => Promise.reject(new Error("fetch failed")),
-  } as unknown as AnyUpstashRedis;
+  } as unknown as UpstashScriptClient;
   const opts = { url: "http://unused.invalid", token: "unused", timeoutMs: 100 };
 
   it("turns the library's timeout answer (success: true) into RateLimitUnavailableError", async () => {
