@@ -13,13 +13,14 @@ import { gzipSync } from "node:zlib";
 import { buildNode, NODE_ENTRIES } from "./build-node.mjs";
 
 /**
- * Budget for the gzipped, minified Worker bundle: 247.4 KiB measured (293.6 before the
- * attestation certificate code and @upstash/redis left it), rounded up to the next 10 KiB. The target is 150 KiB:
+ * Budget for the gzipped, minified Worker bundle: 215.3 KiB measured (293.6 before the
+ * attestation certificate code, the ASN.1 packages and @upstash/redis left it), rounded up to
+ * the next 10 KiB. The target is 150 KiB:
  * what is in the bundle and the next cuts are in docs/architecture.md "The Worker bundle".
  * The platform limit is 3 MiB (free plan); start-up time grows with bundle size, so this is a
  * speed budget.
  */
-export const BUNDLE_BUDGET_GZIP_BYTES = 250 * 1024;
+export const BUNDLE_BUDGET_GZIP_BYTES = 220 * 1024;
 
 /** esbuild's description of the Worker bundle, written beside it (not part of it). */
 export const WORKER_METAFILE = "worker-meta.json";

@@ -8,7 +8,7 @@
  * "packed" one, neither of which has a certificate: those never reach this module. An answer
  * that does carry a certificate chain reaches one of these constructors, which throw; the
  * library's verification fails and the registration is refused (400 invalid_webauthn_response),
- * as for any answer it cannot verify. Leaving them out takes ≈ 40 KiB gzip (the X.509 and CMS
+ * as for any answer it cannot verify. Leaving them out takes ≈ 30 KiB gzip (the X.509 and CMS
  * parsers, tsyringe and reflect-metadata) off the Worker bundle. The signature checks of every
  * assertion (ES256 through @peculiar/asn1-ecc, RS256, EdDSA) are untouched.
  */

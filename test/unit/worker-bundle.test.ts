@@ -22,7 +22,7 @@ import { type Cbor, SoftAuthenticator } from "../support/webauthn";
 
 /** Packages Workers never run: libSQL (D1 instead), Node-only mail and sockets, the docs UI, the document generator, attestation certificate code. */
 const NEVER_IN_BUNDLE =
-  /node_modules\/(@libsql|libsql|nodemailer|ws|swagger-ui-dist|@asteasolutions\/zod-to-openapi|openapi3-ts|@hono\/zod-openapi|@hono\/zod-validator|@noble\/hashes|@peculiar\/x509|@peculiar\/asn1-android|tsyringe|reflect-metadata)\//;
+  /node_modules\/(@libsql|libsql|nodemailer|ws|swagger-ui-dist|@asteasolutions\/zod-to-openapi|openapi3-ts|@hono\/zod-openapi|@hono\/zod-validator|@noble\/hashes|@peculiar\/x509|@peculiar\/asn1-[a-z0-9-]+|asn1js|tsyringe|reflect-metadata)\//;
 /** Node built-ins workerd does not have (or that would mean Node-only code came in). */
 const NODE_ONLY = /^node:(fs|net|tls|child_process|http|https|dgram|worker_threads|module)(\/|$)/;
 
