@@ -17,7 +17,8 @@ import {
 } from "drizzle-orm/pg-core";
 import { makeKit } from "./kit";
 
-export const pgKit = makeKit({
+// Pure: see the schema module (a single-dialect bundle drops the other kit).
+export const pgKit = /* @__PURE__ */ makeKit({
   dialect: "pg",
   table: pgTable,
   uuid: (name) => uuid(name),

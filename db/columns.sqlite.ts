@@ -6,7 +6,8 @@ import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { makeKit } from "./kit";
 
-export const sqliteKit = makeKit({
+// Pure: see the schema module (a single-dialect bundle drops the other kit).
+export const sqliteKit = /* @__PURE__ */ makeKit({
   dialect: "sqlite",
   table: sqliteTable,
   uuid: (name) => text(name),

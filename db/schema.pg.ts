@@ -2,6 +2,8 @@
 import { pgKit } from "./columns.pg";
 import { defineTables } from "./tables";
 
+// Marked pure (no side effect: it only builds table objects), so a bundle that never uses
+// this dialect drops it with drizzle's column code: the Worker built for one database only.
 export const {
   users,
   tenantAccounts,
@@ -25,4 +27,4 @@ export const {
   rateLimitBuckets,
   webhooks,
   webhookDeliveries,
-} = defineTables(pgKit);
+} = /* @__PURE__ */ defineTables(pgKit);
