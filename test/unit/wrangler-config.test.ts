@@ -80,5 +80,8 @@ describe("wrangler.toml", () => {
     const date = read().compatibility_date ?? "";
     expect(date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     for (const workerd of runtimes) expect(date <= workerd.compatibilityDate, workerd.version).toBe(true);
+    // The usage Worker (wrangler.usage.toml) runs the same code: the same date.
+    const usage = unstable_readConfig({ config: join(root, "wrangler.usage.toml") }, { hideWarnings: true });
+    expect(usage.compatibility_date).toBe(date);
   });
 });
