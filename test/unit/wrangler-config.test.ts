@@ -73,8 +73,8 @@ describe("wrangler.toml", () => {
 
   it("has a compatibility date every workerd here supports (dev and deploy, and the workers tests)", () => {
     // A date later than a workerd's own is refused or clamped by it, so the tests would not run
-    // what ships. wrangler and @cloudflare/vitest-pool-workers each bring their own miniflare.
-    const runtimes = ["wrangler", "@cloudflare/vitest-pool-workers"].map((pkg) =>
+    // what ships. wrangler and @cloudflare/vitest-plugin each bring their own miniflare.
+    const runtimes = ["wrangler", "@cloudflare/vitest-plugin"].map((pkg) =>
       workerdOf(import.meta.resolve(pkg)),
     );
     const date = read().compatibility_date ?? "";
