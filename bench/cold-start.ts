@@ -17,12 +17,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { buildWorker } from "../scripts/build.mjs";
+import { WRANGLER_CLI } from "../scripts/wrangler-cli.mjs";
 import { startBuiltWorker } from "../test/support/built-worker";
 import { REPO_ROOT } from "../test/support/server-process";
 
@@ -40,13 +40,16 @@ function buildBaseline(ref: string): string {
   const archive = spawnSync("sh", ["-c", `git archive "$0" | tar -x -C "$1"`, ref, src], { cwd: REPO_ROOT });
   if (archive.status !== 0) throw new Error(`git archive ${ref} failed: ${archive.stderr}`);
   symlinkSync(join(REPO_ROOT, "node_modules"), join(src, "node_modules"));
-  const wrangler = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
   const out = join(work, "baseline-dist");
-  const build = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--env", "", "--outdir", out], {
-    cwd: src,
-    env: { ...process.env, ...OFFLINE },
-    encoding: "utf8",
-  });
+  const build = spawnSync(
+    process.execPath,
+    [WRANGLER_CLI, "deploy", "--dry-run", "--env", "", "--outdir", out],
+    {
+      cwd: src,
+      env: { ...process.env, ...OFFLINE },
+      encoding: "utf8",
+    },
+  );
   if (build.status !== 0) throw new Error(`building ${ref} failed:\n${build.stderr}`);
   return join(out, "index.js");
 }

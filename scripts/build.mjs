@@ -6,11 +6,11 @@
 // (public/, written by wrangler's [build] step), not in the bundle.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { buildNode, NODE_ENTRIES } from "./build-node.mjs";
+import { WRANGLER_CLI } from "./wrangler-cli.mjs";
 
 /**
  * Budget for the gzipped, minified Worker bundle: 215.3 KiB measured (293.6 before the
@@ -26,7 +26,6 @@ export const BUNDLE_BUDGET_GZIP_BYTES = 220 * 1024;
 export const WORKER_METAFILE = "worker-meta.json";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const wrangler = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 const OFFLINE = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 /** The Node build shares dist/ (scripts/build-node.mjs); it is not part of the Worker. */
@@ -38,7 +37,7 @@ const isNodeOutput = (name) => Object.keys(NODE_ENTRIES).some((entry) => name.st
  */
 export function buildWorker(dir = "dist", { quiet = false } = {}) {
   const outdir = resolve(root, dir);
-  const args = [wrangler, "deploy", "--dry-run", "--env", "", "--outdir", outdir];
+  const args = [WRANGLER_CLI, "deploy", "--dry-run", "--env", "", "--outdir", outdir];
   const build = spawnSync(process.execPath, [...args, "--metafile", join(outdir, WORKER_METAFILE)], {
     cwd: root,
     env: { ...process.env, ...OFFLINE },

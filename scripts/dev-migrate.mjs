@@ -2,11 +2,10 @@
 // Applies the migrations to the local D1 database `npm run dev` serves, without a prompt.
 // Run by scripts/dev.mjs; alone: `node scripts/dev-migrate.mjs [--persist-to DIR]`.
 import { spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { MIGRATE_STDIO, migrateArgs } from "./dev-args.mjs";
+import { WRANGLER_CLI } from "./wrangler-cli.mjs";
 
-export const wrangler = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 export const wranglerEnv = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
@@ -15,7 +14,7 @@ export const wranglerEnv = {
 
 /** Returns the exit status of `wrangler d1 migrations apply` (0 when applied or nothing to do). */
 export function applyDevMigrations(userArgs) {
-  const run = spawnSync(process.execPath, [wrangler, ...migrateArgs(userArgs)], {
+  const run = spawnSync(process.execPath, [WRANGLER_CLI, ...migrateArgs(userArgs)], {
     env: wranglerEnv,
     stdio: MIGRATE_STDIO,
   });

@@ -10,7 +10,8 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { wranglerDevArgs } from "./dev-args.mjs";
-import { applyDevMigrations, wrangler, wranglerEnv } from "./dev-migrate.mjs";
+import { applyDevMigrations, wranglerEnv } from "./dev-migrate.mjs";
+import { WRANGLER_CLI } from "./wrangler-cli.mjs";
 
 if (!existsSync(".dev.vars")) {
   const lines = [
@@ -26,7 +27,7 @@ const userArgs = process.argv.slice(2);
 const migrated = applyDevMigrations(userArgs);
 if (migrated !== 0) process.exit(migrated);
 
-const dev = spawn(process.execPath, [wrangler, ...wranglerDevArgs(userArgs, process.env)], {
+const dev = spawn(process.execPath, [WRANGLER_CLI, ...wranglerDevArgs(userArgs, process.env)], {
   env: wranglerEnv,
   stdio: "inherit",
 });

@@ -6,9 +6,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { WRANGLER_CLI } from "../../scripts/wrangler-cli.mjs";
 import { freePort } from "../../test/support/ports";
 import { REPO_ROOT } from "../../test/support/server-process";
 
@@ -18,7 +18,6 @@ export interface WorkersResults {
 }
 
 const OFFLINE = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
-const wrangler = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 
 /** Runs `npm run build`'s script and reads the sizes it prints (it exits 1 when over budget). */
 export function bundleSize(): WorkersResults["bundle"] {
@@ -62,7 +61,7 @@ async function stopGroup(child: ChildProcess): Promise<void> {
 
 async function startOnce(dir: string, envFile: string): Promise<number> {
   const port = await freePort();
-  const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0"];
+  const args = [WRANGLER_CLI, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0"];
   args.push("--persist-to", join(dir, "state"), "--env-file", envFile, "--log-level", "warn");
   args.push("--show-interactive-dev-session=false");
   const t0 = performance.now();

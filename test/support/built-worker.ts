@@ -6,8 +6,9 @@
  * changes (its `[alias]` entries, `keep_names = false`, tree shaking).
  */
 import { randomBytes } from "node:crypto";
-import { dirname, join } from "node:path";
-import { readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { readD1Migrations } from "@cloudflare/vitest-plugin";
 import { Miniflare } from "miniflare";
 import { unstable_readConfig } from "wrangler";
 import { REPO_ROOT } from "./server-process";
@@ -27,14 +28,34 @@ export async function startBuiltWorker(
   opts: { migrate?: boolean; vars?: Record<string, string> } = {},
 ): Promise<BuiltWorker> {
   const config = unstable_readConfig({ config: join(REPO_ROOT, "wrangler.toml") }, { hideWarnings: true });
+  // wrangler.toml's [vars] (strings or JSON), then the test secrets and the caller's overrides.
+  const vars = { ...config.vars, IP_HASH_KEY: secret(), ENCRYPTION_KEYS: `k1:${secret()}`, ...opts.vars };
+  const bindings = Object.entries(vars).map(([name, value]) =>
+    typeof value === "string"
+      ? [name, { type: "text" as const, value }]
+      : [name, { type: "json" as const, value }],
+  );
+  // Miniflare 5's own option shape (one worker: a manifest of modules and typed `env` bindings).
+  const mainModule = basename(bundle);
   const mf = new Miniflare({
-    modules: true,
-    scriptPath: bundle,
-    modulesRoot: dirname(bundle),
-    compatibilityDate: config.compatibility_date,
-    compatibilityFlags: config.compatibility_flags,
-    d1Databases: { DB: "00000000-0000-4000-8000-000000000000" },
-    bindings: { ...config.vars, IP_HASH_KEY: secret(), ENCRYPTION_KEYS: `k1:${secret()}`, ...opts.vars },
+    workers: [
+      {
+        config: {
+          name: "built-worker",
+          compatibilityDate: config.compatibility_date ?? "",
+          compatibilityFlags: config.compatibility_flags,
+          manifest: {
+            mainModule,
+            modulesRoot: dirname(bundle),
+            modules: { [mainModule]: { type: "esm", contents: await readFile(bundle, "utf8") } },
+          },
+          env: {
+            ...Object.fromEntries(bindings),
+            DB: { type: "d1", id: "00000000-0000-4000-8000-000000000000" },
+          },
+        },
+      },
+    ],
   });
   await mf.ready;
   const db = await mf.getD1Database("DB");

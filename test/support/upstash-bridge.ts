@@ -46,7 +46,9 @@ export function encodeResult(value: unknown, topLevel = true): unknown {
   if (typeof value === "string") {
     return topLevel && value === "OK" ? value : Buffer.from(value, "utf8").toString("base64");
   }
-  if (Buffer.isBuffer(value)) return value.toString("base64");
+  // A Buffer is a Uint8Array; tested as such because @cloudflare/workers-types 5 declares the
+  // global `Buffer` as `any`, so `Buffer.isBuffer` no longer narrows.
+  if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
   if (Array.isArray(value)) return value.map((v) => encodeResult(v, false));
   return value;
 }

@@ -4,6 +4,7 @@
  * The top level is what a bare `wrangler deploy` uploads, under the production Worker name: it
  * must never be the development environment, which mounts /v1/dev/outbox (reset tokens).
  */
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
@@ -16,6 +17,12 @@ const configPath = join(root, "wrangler.toml");
 const read = (env?: string) => unstable_readConfig({ config: configPath, env }, { hideWarnings: true });
 // Test-only secrets so loadConfig can parse the variables a config ships.
 const SECRETS = { IP_HASH_KEY: "x".repeat(32), ENCRYPTION_KEYS: "k1:AAAA" };
+
+/** The workerd that `from` (a package entry point) runs, through its own miniflare. */
+function workerdOf(from: string): { version: string; compatibilityDate: string } {
+  const miniflare = createRequire(from).resolve("miniflare");
+  return createRequire(miniflare)("workerd");
+}
 
 describe("wrangler.toml", () => {
   it("top level (a bare `wrangler deploy`) is not the development environment", () => {
@@ -62,5 +69,19 @@ describe("wrangler.toml", () => {
       expect(config.alias?.["@hono/zod-openapi"], String(env)).toBe("./functions/platform/worker-openapi.ts");
       expect(config.build.command, String(env)).toBe("node scripts/docs-assets.mjs");
     }
+  });
+
+  it("has a compatibility date every workerd here supports (dev and deploy, and the workers tests)", () => {
+    // A date later than a workerd's own is refused or clamped by it, so the tests would not run
+    // what ships. wrangler and @cloudflare/vitest-plugin each bring their own miniflare.
+    const runtimes = ["wrangler", "@cloudflare/vitest-plugin"].map((pkg) =>
+      workerdOf(import.meta.resolve(pkg)),
+    );
+    const date = read().compatibility_date ?? "";
+    expect(date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    for (const workerd of runtimes) expect(date <= workerd.compatibilityDate, workerd.version).toBe(true);
+    // The usage Worker (wrangler.usage.toml) runs the same code: the same date.
+    const usage = unstable_readConfig({ config: join(root, "wrangler.usage.toml") }, { hideWarnings: true });
+    expect(usage.compatibility_date).toBe(date);
   });
 });

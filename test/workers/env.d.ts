@@ -5,6 +5,6 @@ declare namespace Cloudflare {
     APP_ENV: string;
     IP_HASH_KEY: string;
     ENCRYPTION_KEYS: string;
-    TEST_MIGRATIONS: import("@cloudflare/vitest-pool-workers").D1Migration[];
+    TEST_MIGRATIONS: import("@cloudflare/vitest-plugin").D1Migration[];
   }
 }

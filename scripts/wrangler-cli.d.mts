@@ -1,0 +1,2 @@
+// Types for scripts/wrangler-cli.mjs.
+export const WRANGLER_CLI: string;
