@@ -39,6 +39,8 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
             setupFiles: ["test/workers/apply-migrations.ts"],
+            // Node side of the Postgres runs: the relay, Neon's HTTP stand-in, scratch databases.
+            globalSetup: ["test/support/workers-postgres.ts"],
             testTimeout: 30_000,
           },
         },

@@ -16,7 +16,7 @@ const postgresUp = await tcpReachable(PG_HOST, PG_PORT);
 describe.skipIf(skipWithout("Postgres", postgresUp))("Neon SQL-over-HTTP stand-in", () => {
   let standin: NeonHttpStandin;
   let scratch: Awaited<ReturnType<typeof scratchDatabase>>;
-  let sql: ReturnType<typeof neon>;
+  let sql: ReturnType<typeof neon<false, false>>;
 
   beforeAll(async () => {
     requireService("Postgres", postgresUp);
@@ -32,10 +32,10 @@ describe.skipIf(skipWithout("Postgres", postgresUp))("Neon SQL-over-HTTP stand-i
   });
 
   it("answers values as the driver parses them: numbers, booleans, timestamps, jsonb, null, arrays", async () => {
-    const [row] = await sql.query(
+    const [row] = (await sql.query(
       "select $1::int8 as big, $2::numeric as num, true as yes, $3::timestamptz as at, $4::jsonb as doc, null::text as nothing, $5::text[] as list",
       ["9007199254740993", "1.50", "2024-01-02T03:04:05.678Z", JSON.stringify({ a: [1, "x"] }), ["a", "b,c"]],
-    );
+    )) as Record<string, unknown>[];
     expect(row).toEqual({
       // int8 and numeric stay strings (node-postgres's text parsers), as over the WebSocket.
       big: "9007199254740993",
