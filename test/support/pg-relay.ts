@@ -69,7 +69,23 @@ function readyForQueryWatcher(): (chunk: Buffer) => boolean {
   };
 }
 
-export async function startPgRelay(target = { host: "127.0.0.1", port: 5432 }): Promise<PgRelay> {
+/**
+ * `maxConnections`: at most this many connections to Postgres at once; a WebSocket beyond it
+ * waits (its bytes held) until one closes, as clients of Neon's pooled endpoint wait for a
+ * server connection, instead of failing with "too many clients" on the test server's
+ * max_connections (100, shared by every suite and every backend).
+ */
+export async function startPgRelay(
+  target = { host: "127.0.0.1", port: 5432 },
+  opts: { maxConnections?: number } = {},
+): Promise<PgRelay> {
+  const maxConnections = opts.maxConnections ?? Number.POSITIVE_INFINITY;
+  let open = 0;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    open--;
+    while (open < maxConnections && waiting.length > 0) waiting.shift()!();
+  };
   const server = createServer((_req, res) => {
     res.writeHead(426).end();
   });
@@ -84,9 +100,9 @@ export async function startPgRelay(target = { host: "127.0.0.1", port: 5432 }): 
     let started = false;
     let awaitingAnswer = false;
     let flightIsHandshake = true;
-    const tcp = net.connect(target.port, target.host);
-    sockets.add(tcp);
-    tcp.setNoDelay(true);
+    let tcp: net.Socket | undefined;
+    let closed = false;
+    const held: Buffer[] = [];
     ws.on("message", (data: Buffer) => {
       if (!started) {
         started = true;
@@ -96,26 +112,46 @@ export async function startPgRelay(target = { host: "127.0.0.1", port: 5432 }): 
         awaitingAnswer = true;
         flightIsHandshake = !ready(Buffer.alloc(0));
       }
-      tcp.write(data);
-    });
-    tcp.on("data", (chunk) => {
-      if (awaitingAnswer) {
-        awaitingAnswer = false;
-        if (flightIsHandshake) wire.handshakeRoundTrips++;
-        else wire.queryRoundTrips++;
-      }
-      ready(chunk);
-      ws.send(chunk);
+      if (tcp) tcp.write(data);
+      else held.push(data);
     });
     const end = () => {
-      sockets.delete(tcp);
-      tcp.destroy();
+      if (closed) return;
+      closed = true;
+      if (tcp) {
+        sockets.delete(tcp);
+        tcp.destroy();
+        release();
+      } else {
+        const i = waiting.indexOf(connect);
+        if (i >= 0) waiting.splice(i, 1);
+      }
       ws.terminate();
     };
     ws.on("close", end);
     ws.on("error", end);
-    tcp.on("close", end);
-    tcp.on("error", end);
+    function connect() {
+      if (closed) return;
+      open++;
+      const socket = net.connect(target.port, target.host);
+      tcp = socket;
+      sockets.add(socket);
+      socket.setNoDelay(true);
+      for (const data of held.splice(0)) socket.write(data);
+      socket.on("data", (chunk) => {
+        if (awaitingAnswer) {
+          awaitingAnswer = false;
+          if (flightIsHandshake) wire.handshakeRoundTrips++;
+          else wire.queryRoundTrips++;
+        }
+        ready(chunk);
+        ws.send(chunk);
+      });
+      socket.on("close", end);
+      socket.on("error", end);
+    }
+    if (open < maxConnections) connect();
+    else waiting.push(connect);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();

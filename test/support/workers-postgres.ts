@@ -55,7 +55,9 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     // A template must have no connection open while it is copied.
     await pool.end();
   }
-  const relay = await startPgRelay(target);
+  // A per-request Pool is a connection per request: 100 concurrent requests (platform suite)
+  // would pass the server's max_connections, which Neon's pooled endpoint never shows a client.
+  const relay = await startPgRelay(target, { maxConnections: 30 });
   const standin = await startNeonHttpStandin(target);
   const scratches = new Map<string, Awaited<ReturnType<typeof scratchDatabase>>>();
 
