@@ -6,7 +6,8 @@ import { defineConfig } from "vitest/config";
 // Two projects run by `npm test`:
 // - "node": unit tests, and every route suite on libSQL and on Postgres (Neon driver over a
 //   WebSocket relay), plus Redis-backed rate-limit tests;
-// - "workers": the same route suites inside workerd on D1, migrations applied in setup.
+// - "workers": the same route suites inside workerd on D1 (migrations applied in setup) and on
+//   Postgres through Neon's HTTP and WebSocket paths (test/support/workers-postgres.ts).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations/sqlite"));
   return {
