@@ -6,7 +6,8 @@ import { defineConfig } from "vitest/config";
 // Two projects run by `npm test`:
 // - "node": unit tests, and every route suite on libSQL and on Postgres (Neon driver over a
 //   WebSocket relay), plus Redis-backed rate-limit tests;
-// - "workers": the same route suites inside workerd on D1, migrations applied in setup.
+// - "workers": the same route suites inside workerd on D1 (migrations applied in setup) and on
+//   Postgres through Neon's HTTP and WebSocket paths (test/support/workers-postgres.ts).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations/sqlite"));
   return {
@@ -39,6 +40,8 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
             setupFiles: ["test/workers/apply-migrations.ts"],
+            // Node side of the Postgres runs: the relay, Neon's HTTP stand-in, scratch databases.
+            globalSetup: ["test/support/workers-postgres.ts"],
             testTimeout: 30_000,
           },
         },

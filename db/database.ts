@@ -15,7 +15,8 @@ export type Schema = typeof sqliteSchema;
 /** The common builder API (see the header). */
 // biome-ignore lint/suspicious/noExplicitAny: run results differ per driver; queries use `.returning()` instead.
 export type Db = BaseSQLiteDatabase<"async", any, Schema>;
-export type Driver = "neon" | "pg" | "libsql" | "d1";
+/** "neon": the Neon serverless Pool (WebSocket); "neon-http": Neon's SQL-over-HTTP endpoint (db/dialect-neon-http.ts). */
+export type Driver = "neon" | "neon-http" | "pg" | "libsql" | "d1";
 export type Query = BatchItem<"sqlite">;
 
 export interface Database {
@@ -32,7 +33,7 @@ export interface Database {
   readonly stats: DatabaseStats;
   /**
    * Runs the statements all-or-nothing, in order: one batch on libSQL and D1 (D1 has no
-   * interactive transactions), a transaction on Postgres. Build every statement on the `db`
+   * interactive transactions), a transaction on Postgres (over HTTP: one `transaction([...])`). Build every statement on the `db`
    * passed to `build` (on Postgres it is the transaction; a statement built on another handle
    * would run outside it). Later statements cannot depend on earlier results, so express
    * dependencies in SQL (`WHERE EXISTS …`); precompute async values before calling.

@@ -20,5 +20,8 @@ export async function migrateDatabase(database: Database): Promise<void> {
   if (database.driver === "neon") await migrateNeon(database.db as never, { migrationsFolder });
   else if (database.driver === "pg") await migratePg(database.db as never, { migrationsFolder });
   else if (database.driver === "libsql") await migrateLibsql(database.db as never, { migrationsFolder });
+  else if (database.driver === "neon-http")
+    // Over HTTP each statement would commit on its own: a failed migration would leave half of it.
+    throw new Error("migrate Postgres through the WebSocket (neon) or pg driver, not over HTTP");
   else throw new Error("D1 is migrated with `wrangler d1 migrations apply`");
 }

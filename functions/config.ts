@@ -58,10 +58,14 @@ export interface Config {
   emailTokenTtlMs: number;
   /** Lifetime of a tenant invitation (7 days). */
   invitationTtlMs: number;
-  /** Node and Lambda entries only (Workers always use Neon's driver, a pool per request). */
+  /** The Postgres driver and the Node entry's pool. */
   database: {
-    /** DATABASE_DRIVER: forces the Postgres driver; unset, the host decides (platform/database-url.ts). */
-    driver?: "neon" | "pg";
+    /**
+     * DATABASE_DRIVER: forces the Postgres driver. Node and Lambda: `neon` or `pg`, unset the host
+     * decides (platform/database-url.ts). Workers: `neon-http` (the default) or `neon`, the
+     * WebSocket Pool (platform/worker-database.ts).
+     */
+    driver?: "neon" | "neon-http" | "pg";
     /** DATABASE_POOL_MAX: connections in the Node entry's pool (Lambda keeps 1 per container). */
     poolMax: number;
   };
@@ -227,7 +231,10 @@ const EnvSchema = z.object({
   CORS_ORIGINS: CorsOrigins,
   SESSION_COOKIE: z.enum(["on", "off"]).default("off"),
   // Empty is unset (as for the scripts, which read it raw): the host decides.
-  DATABASE_DRIVER: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["neon", "pg"]).optional()),
+  DATABASE_DRIVER: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.enum(["neon", "neon-http", "pg"]).optional(),
+  ),
   // 32: the benchmark's usage scenario (and its pgbench run) keeps 32 requests in flight; well
   // under Postgres's default max_connections (100), leaving room for a second instance and psql.
   DATABASE_POOL_MAX: int(1).max(1000).default(32),

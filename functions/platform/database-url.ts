@@ -33,6 +33,8 @@ const NEON_HOST = /\.neon\.(tech|build)$/i;
  */
 export function postgresDriverFor(url: string, forced?: string): PostgresDriver {
   if (forced === "neon" || forced === "pg") return forced;
+  if (forced === "neon-http")
+    throw new Error("DATABASE_DRIVER=neon-http is for Workers; Node and Lambda take neon or pg");
   if (forced) throw new Error("DATABASE_DRIVER must be neon or pg");
   let host: string;
   try {

@@ -50,6 +50,8 @@ describe("DATABASE_URL → driver", () => {
     expect(postgresDriverFor(neon, "pg")).toBe("pg");
     expect(postgresDriverFor(rds, "")).toBe("pg");
     expect(() => postgresDriverFor(rds, "postgres")).toThrow(/^DATABASE_DRIVER must be neon or pg$/);
+    // neon-http is the Workers' HTTP path (platform/worker-database.ts): not a Node driver.
+    expect(() => postgresDriverFor(rds, "neon-http")).toThrow(/^DATABASE_DRIVER=neon-http is for Workers/);
     // The URL carries the password: an unparsable one is refused without quoting it.
     expect(() => postgresDriverFor("postgres://app:s3cret@[bad")).toThrow(/^DATABASE_URL is not a valid/);
     expect(() => postgresDriverFor("postgres://app:s3cret@[bad")).not.toThrow(/s3cret/);
@@ -72,6 +74,7 @@ describe("DATABASE_DRIVER and DATABASE_POOL_MAX (functions/config.ts)", () => {
     expect(loadConfig({ ...secrets(), DATABASE_DRIVER: "" }).database).toEqual({ poolMax: 32 });
     const config = loadConfig({ ...secrets(), DATABASE_DRIVER: "pg", DATABASE_POOL_MAX: "8" });
     expect(config.database).toEqual({ driver: "pg", poolMax: 8 });
+    expect(loadConfig({ ...secrets(), DATABASE_DRIVER: "neon-http" }).database.driver).toBe("neon-http");
   });
 
   it("refuses bad values, naming the variable", () => {

@@ -21,28 +21,33 @@ export function platformSuite(h: () => Harness): void {
       updatedAt: now,
     });
     const p = t.userNotificationPreferences;
-    // Each upsert on its own handle, as concurrent requests would be.
+    // Each upsert on its own handle, as concurrent requests would be, closed after it as a
+    // request's is (on a Worker's WebSocket path each handle is a connection of its own).
     await Promise.all(
-      Array.from({ length: 100 }, (_, i) => {
+      Array.from({ length: 100 }, async (_, i) => {
         const conn = h().open();
-        return conn.db
-          .insert(p)
-          .values({
-            id: uuidv7(),
-            userId,
-            tenantId: null,
-            scopeId: "",
-            channel: "email",
-            category: "news",
-            enabled: i % 2 === 0,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .onConflictDoUpdate({
-            target: [p.userId, p.scopeId, p.channel, p.category],
-            set: { enabled: i % 2 === 0, updatedAt: now },
-          })
-          .returning({ id: p.id });
+        try {
+          return await conn.db
+            .insert(p)
+            .values({
+              id: uuidv7(),
+              userId,
+              tenantId: null,
+              scopeId: "",
+              channel: "email",
+              category: "news",
+              enabled: i % 2 === 0,
+              createdAt: now,
+              updatedAt: now,
+            })
+            .onConflictDoUpdate({
+              target: [p.userId, p.scopeId, p.channel, p.category],
+              set: { enabled: i % 2 === 0, updatedAt: now },
+            })
+            .returning({ id: p.id });
+        } finally {
+          await conn.close();
+        }
       }),
     );
     const rows = await db.select().from(p).where(eq(p.userId, userId));

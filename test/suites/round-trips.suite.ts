@@ -12,6 +12,7 @@
  */
 import { eq } from "drizzle-orm";
 import { expect, it } from "vitest";
+import type { Database } from "../../db/database";
 import { addMember, createTenant, latestMessage, PASSWORD, type SignedUp, signUp } from "../support/fixtures";
 import {
   api,
@@ -24,24 +25,90 @@ import {
 } from "../support/harness";
 import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
 
-/** The cost of the request `send` makes (it must answer `status`). */
+/**
+ * A WebSocket connection's set-up before its first query: the upgrade, then Postgres's start-up
+ * (one exchange: the test server trusts, asks no password). Paid by every request on the
+ * per-request Pool (DATABASE_DRIVER=neon on Workers): a property of the connection, reported
+ * beside the request's own round trips, not inside them.
+ */
+const WEBSOCKET_HANDSHAKE = 2;
+
+/**
+ * Runs `send`, lets its after-response work finish, and checks what the database's front door
+ * saw, where the backend counts it (Postgres in workerd: Harness.wire), against the handle's own
+ * count (`handle`, else the handle of the request `send` made, if it made one): over Neon's HTTP
+ * endpoint one HTTP request per round trip and nothing else; over the WebSocket one connection
+ * (when the database was reached at all), its handshake, then exactly the round trips counted.
+ * Returns the handshake round trips seen (0 where nothing is counted or nothing connects).
+ */
+async function checkWire<T>(
+  m: Harness,
+  send: () => Promise<T>,
+  handle?: () => Database,
+): Promise<{ result: T; handshake: number }> {
+  if (!m.wire) return { result: await send(), handshake: 0 };
+  // Earlier requests' after-response work (a limiter refund) must not land in this count.
+  await m.settle();
+  const lastBefore = m.lastRequestDb();
+  const before = await m.wire();
+  const result = await send();
+  await m.settle();
+  const after = await m.wire();
+  const made = m.lastRequestDb();
+  const db = handle ? handle() : made !== lastBefore ? made : undefined;
+  const roundTrips = db?.stats.roundTrips ?? 0;
+  const seen = {
+    httpRequests: after.httpRequests - before.httpRequests,
+    connections: after.connections - before.connections,
+    handshakeRoundTrips: after.handshakeRoundTrips - before.handshakeRoundTrips,
+    queryRoundTrips: after.queryRoundTrips - before.queryRoundTrips,
+  };
+  const connections = db?.driver === "neon" && roundTrips > 0 ? 1 : 0;
+  expect(seen, `${db?.driver ?? "no database"}: ${roundTrips} round trips counted by the app`).toEqual({
+    httpRequests: db?.driver === "neon" ? 0 : roundTrips,
+    connections,
+    handshakeRoundTrips: connections * WEBSOCKET_HANDSHAKE,
+    queryRoundTrips: db?.driver === "neon" ? roundTrips : 0,
+  });
+  return { result, handshake: seen.handshakeRoundTrips };
+}
+
+/**
+ * The cost of the request `send` makes (it must answer `status`), checked on the wire where the
+ * backend counts it; `handshake`: the connection's set-up on top of it (0 but on the WebSocket).
+ */
 async function costOf(
   m: Harness,
   send: () => Promise<{ status: number; text(): Promise<string> }>,
   status: number,
-): Promise<RequestCost> {
-  const res = await send();
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  return lastRequestCost(m);
+): Promise<RequestCost & { handshake?: number }> {
+  const { result: answer, handshake } = await checkWire(m, async () => {
+    const res = await send();
+    return { status: res.status, text: await res.text() };
+  });
+  expect(answer.status, answer.text).toBe(status);
+  return { ...lastRequestCost(m), ...(m.wire ? { handshake } : {}) };
 }
 
-const exactly = (appRoundTrips: number, limiterRoundTrips: number) =>
-  expect.objectContaining({ appRoundTrips, limiterRoundTrips });
+/**
+ * The handshake a request pays on top of its round trips where the wire is counted: a WebSocket
+ * Pool's, when the request reached the database; none over HTTP (each request stands alone).
+ */
+const handshakeOf = (m: Harness, reached: boolean) =>
+  m.wire ? { handshake: reached && m.lastRequestDb()?.driver === "neon" ? WEBSOCKET_HANDSHAKE : 0 } : {};
+
+/** The request's own round trips, exactly, and (where counted) the connection's handshake beside them. */
+const exactly = (m: Harness, appRoundTrips: number, limiterRoundTrips: number) =>
+  expect.objectContaining({
+    appRoundTrips,
+    limiterRoundTrips,
+    ...handshakeOf(m, appRoundTrips + limiterRoundTrips > 0),
+  });
 
 export function roundTripsSuite(h: () => Harness): void {
   const fresh = () => {
-    const m = makeHarness({ backend: h().backend, open: h().open });
+    const { backend, open, wire } = h();
+    const m = makeHarness({ backend, open, ...(wire ? { wire } : {}) });
     m.clock.set(stepStart(10));
     return m;
   };
@@ -51,19 +118,23 @@ export function roundTripsSuite(h: () => Harness): void {
     const { t } = database;
     const tricky = ["it's", "back\\slash \\' E'x'", 'say "hi"', "$1 $2 ?", "ünïcödé 🙂", "--", ";"];
     const ids = [crypto.randomUUID(), crypto.randomUUID()];
-    const [, second] = await database.atomic((db) => [
-      db.insert(t.securityEvents).values({
-        id: ids[0]!,
-        type: "user.registered",
-        requestId: tricky.join(" "),
-        metadata: { tricky, n: 7 },
-        createdAt: new Date(),
-      }),
-      db
-        .select({ requestId: t.securityEvents.requestId, metadata: t.securityEvents.metadata })
-        .from(t.securityEvents)
-        .where(eq(t.securityEvents.id, ids[0]!)),
-    ]);
+    const batch = () =>
+      database.atomic((db) => [
+        db.insert(t.securityEvents).values({
+          id: ids[0]!,
+          type: "user.registered",
+          requestId: tricky.join(" "),
+          metadata: { tricky, n: 7 },
+          createdAt: new Date(),
+        }),
+        db
+          .select({ requestId: t.securityEvents.requestId, metadata: t.securityEvents.metadata })
+          .from(t.securityEvents)
+          .where(eq(t.securityEvents.id, ids[0]!)),
+      ]);
+    const {
+      result: [, second],
+    } = await checkWire(h(), batch, () => database);
     // The second statement saw the first (same transaction), in the same round trip.
     expect(database.stats).toEqual({ statements: 2, roundTrips: 1 });
     expect(second).toEqual([{ requestId: tricky.join(" "), metadata: { tricky, n: 7 } }]);
@@ -73,12 +144,18 @@ export function roundTripsSuite(h: () => Harness): void {
     const m = fresh();
     const user = await signUp(m);
     const cost = await costOf(m, () => api(m, user.token).v1.me.$get(), 200);
-    expect(cost).toEqual({ statements: 1, roundTrips: 1, limiterRoundTrips: 0, appRoundTrips: 1 });
+    expect(cost).toEqual({
+      statements: 1,
+      roundTrips: 1,
+      limiterRoundTrips: 0,
+      appRoundTrips: 1,
+      ...handshakeOf(m, true),
+    });
     // An unknown token costs the same one statement, and writes nothing.
     const unknown = "A".repeat(43);
-    expect(await costOf(m, () => api(m, unknown).v1.me.$get(), 401)).toEqual(exactly(1, 0));
+    expect(await costOf(m, () => api(m, unknown).v1.me.$get(), 401)).toEqual(exactly(m, 1, 0));
     // A malformed one is refused before any lookup.
-    expect(await costOf(m, () => api(m, "short").v1.me.$get(), 401)).toEqual(exactly(0, 0));
+    expect(await costOf(m, () => api(m, "short").v1.me.$get(), 401)).toEqual(exactly(m, 0, 0));
   });
 
   it("increments usage in one round trip, globally and in a tenant, with and without an Idempotency-Key", async () => {
@@ -90,12 +167,12 @@ export function roundTripsSuite(h: () => Harness): void {
       usage.$post({ header: { "idempotency-key": key }, json });
     for (const scope of [{}, { tenantId }]) {
       const feature = `rt-${crypto.randomUUID().slice(0, 8)}`;
-      expect(await costOf(m, post({ feature, quantity: 2, ...scope }), 200)).toEqual(exactly(1, 0));
+      expect(await costOf(m, post({ feature, quantity: 2, ...scope }), 200)).toEqual(exactly(m, 1, 0));
       const key = crypto.randomUUID();
-      expect(await costOf(m, post({ feature, quantity: 3, ...scope }, key), 200)).toEqual(exactly(1, 0));
+      expect(await costOf(m, post({ feature, quantity: 3, ...scope }, key), 200)).toEqual(exactly(m, 1, 0));
       // A replay names its caller and reads the stored answer (a tenant's also checks the member).
       expect(await costOf(m, post({ feature, quantity: 3, ...scope }, key), 200)).toEqual(
-        exactly("tenantId" in scope ? 3 : 2, 0),
+        exactly(m, "tenantId" in scope ? 3 : 2, 0),
       );
       const read = await expectStatus(usage.$get({ query: { feature, ...scope } }), 200);
       expect(read.total).toBe(5);
@@ -113,7 +190,7 @@ export function roundTripsSuite(h: () => Harness): void {
     const user = await signUp(m);
     const login = () => api(m).v1.auth.login.$post({ json: { email: user.email, password: PASSWORD } });
     // The user with its factor types; the limiter's count; the session batch.
-    expect(await costOf(m, login, 200)).toEqual(exactly(2, 1));
+    expect(await costOf(m, login, 200)).toEqual(exactly(m, 2, 1));
     await m.settle();
     // Settled: the refund was one more limiter round trip (a statement on the SQL store).
     expect(m.lastRequestDb()!.stats.roundTrips).toBe(2 + 1 + 1);
@@ -125,7 +202,7 @@ export function roundTripsSuite(h: () => Harness): void {
     const { secret } = await enrollTotp(m, user);
     m.clock.advance(STEP_MS);
     const login = () => api(m).v1.auth.login.$post({ json: { email: user.email, password: PASSWORD } });
-    expect(await costOf(m, login, 200)).toEqual(exactly(2, 1));
+    expect(await costOf(m, login, 200)).toEqual(exactly(m, 2, 1));
     const token = await challenge(m, user);
     const verify = () =>
       api(m).v1.auth.mfa.verify.$post({
@@ -133,7 +210,7 @@ export function roundTripsSuite(h: () => Harness): void {
       });
     // The claim with the user and its factors; the limiter; the batch spending the code and the
     // challenge with the session.
-    expect(await costOf(m, verify, 200)).toEqual(exactly(2, 1));
+    expect(await costOf(m, verify, 200)).toEqual(exactly(m, 2, 1));
     await m.settle();
     expect(m.lastRequestDb()!.stats.roundTrips).toBe(2 + 1 + 1);
     // The same code again (a new challenge): refused as replayed (the step read with the
@@ -143,7 +220,7 @@ export function roundTripsSuite(h: () => Harness): void {
       api(m).v1.auth.mfa.verify.$post({
         json: { challengeToken: again, code: codeAt(secret, m.clock.now()) },
       });
-    expect(await costOf(m, replay, 401)).toEqual(exactly(2, 1));
+    expect(await costOf(m, replay, 401)).toEqual(exactly(m, 2, 1));
   });
 
   it("answers a wrong password in two round trips and one limiter round trip, with nothing to refund", async () => {
@@ -152,14 +229,15 @@ export function roundTripsSuite(h: () => Harness): void {
     const wrong = () =>
       api(m).v1.auth.login.$post({ json: { email: user.email, password: "not the password" } });
     // The user; the limiter's count; the failure's event.
-    expect(await costOf(m, wrong, 401)).toEqual(exactly(2, 1));
+    expect(await costOf(m, wrong, 401)).toEqual(exactly(m, 2, 1));
     await m.settle();
     expect(m.lastRequestDb()!.stats.roundTrips).toBe(2 + 1);
   });
 
   it("keeps every endpoint at three round trips or fewer (or its listed exception), plus one limiter round trip: a walk through the API", async () => {
     const m = fresh();
-    const steps = await walk(m);
+    const handshakes = new Set<number>();
+    const steps = await walk(m, handshakes);
     const worst = new Map<string, RequestCost & { status: number }>();
     for (const line of m.logs) {
       if (line.msg !== "request" || typeof line.route !== "string") continue;
@@ -182,7 +260,11 @@ export function roundTripsSuite(h: () => Harness): void {
         ([op, c]) =>
           `${op.padEnd(60)} ${String(c.status).padEnd(4)} db ${c.appRoundTrips}  limiter ${c.limiterRoundTrips}  statements ${c.statements}`,
       );
-    console.log(`[${h().backend}] round trips per request (worst seen per route)\n${table.join("\n")}`);
+    // Where the wire is counted, what each request paid for its connection besides (checked per call).
+    const handshake = m.wire ? `; handshake per request besides: ${[...handshakes].sort().join(" or ")}` : "";
+    console.log(
+      `[${h().backend}] round trips per request (worst seen per route)${handshake}\n${table.join("\n")}`,
+    );
     expect(worst.size).toBeGreaterThanOrEqual(steps);
     // Every route within its budget (3, or its entry in OVER_BUDGET, exactly) and one limiter round trip.
     const outside = [...worst]
@@ -223,12 +305,14 @@ const OVER_BUDGET: Record<string, number> = {
 /**
  * Walks the API as a client would, every answer a success: accounts, sessions, tenants,
  * tenant data, API keys and the service routes, email and password flows, MFA, export and
- * deletion. Returns how many distinct operations it called.
+ * deletion. Returns how many distinct operations it called; `handshakes` gets the handshake round
+ * trips each call paid beside its own (where the wire is counted: checkWire).
  */
-async function walk(m: Harness): Promise<number> {
+async function walk(m: Harness, handshakes: Set<number>): Promise<number> {
   const operations = new Set<string>();
   const ok = async (method: string, path: string, opts: Parameters<typeof call>[3] = {}) => {
-    const res = await call(m, method, path, opts);
+    const { result: res, handshake } = await checkWire(m, () => call(m, method, path, opts));
+    handshakes.add(handshake);
     expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
     operations.add(`${method} ${path.replace(/[0-9a-f-]{36}/g, "{id}").split("?")[0]}`);
     return res.body;

@@ -112,19 +112,25 @@ async function openLibsql(): Promise<Backend> {
   };
 }
 
-/** Creates a scratch database on the test server; `drop` removes it (connections and all). */
-async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Creates a scratch database on the test server (a copy of `template` when given: no connection
+ * may be open on the template meanwhile); `drop` removes it (connections and all).
+ */
+export async function scratchDatabase(
+  opts: { template?: string } = {},
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `udh_test_${randomSuffix()}`;
   const admin = new pg.Client({ connectionString: `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/postgres` });
   admin.on("error", () => {});
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE DATABASE ${name}${opts.template ? ` TEMPLATE ${opts.template}` : ""}`);
   } finally {
     await admin.end().catch(() => {});
   }
   return {
     url: `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/${name}`,
+    name,
     drop: async () => {
       // A connection of its own: the one above is long gone, and a cut (fault tests) must not matter.
       const dropper = new pg.Client({

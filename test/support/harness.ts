@@ -61,6 +61,22 @@ export function testConfig(env: Record<string, string> = {}, overrides: Partial<
 export const TEST_IP_HEADER = "x-test-client-ip";
 export const DEFAULT_TEST_IP = "203.0.113.7";
 
+/**
+ * What a database's front door saw since the start (Postgres in workerd: test/support/
+ * workers-postgres.ts), counted outside the app: Neon's HTTP stand-in counts requests, the
+ * WebSocket relay counts connections and their round trips on the wire.
+ */
+export interface WireTotals {
+  /** HTTP requests the SQL-over-HTTP stand-in answered for the database. */
+  httpRequests: number;
+  /** WebSocket connections the relay opened to the database. */
+  connections: number;
+  /** Their set-up: the WebSocket upgrade and Postgres's start-up, before the first query. */
+  handshakeRoundTrips: number;
+  /** Their round trips after the set-up. */
+  queryRoundTrips: number;
+}
+
 export interface Harness {
   backend: string;
   app: App;
@@ -71,6 +87,8 @@ export interface Harness {
   open(): Database;
   /** The database handle of the latest request served (statement counts). */
   lastRequestDb(): Database | undefined;
+  /** The database's wire totals, where the backend counts them (Postgres in workerd). */
+  wire?: () => Promise<WireTotals>;
   /**
    * Answers whose status the OpenAPI document does not declare for their operation, as
    * "METHOD /path STATUS". Every suite asserts after each test that this stays empty, so the
@@ -92,6 +110,7 @@ export interface HarnessOptions {
   rateLimiter?: (db: Database, clock: TestClock) => RateLimiter;
   /** Sends queued messages after each response (default: none, messages stay in the outbox). */
   mailTransport?: MailTransport;
+  wire?: () => Promise<WireTotals>;
 }
 
 type Declared = Map<string, Set<string>>;
@@ -156,6 +175,7 @@ export function makeHarness(opts: HarnessOptions): Harness {
     logs,
     open: opts.open,
     lastRequestDb: () => last,
+    ...(opts.wire ? { wire: opts.wire } : {}),
     undeclared,
     settle: async () => {
       while (background.length > 0) await Promise.all(background.splice(0));

@@ -1,4 +1,4 @@
 import { accountSuite } from "../suites/account.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => accountSuite(h));
+onWorkerBackends((h) => accountSuite(h));

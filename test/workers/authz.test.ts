@@ -1,4 +1,4 @@
 import { authzSuite } from "../suites/authz.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => authzSuite(h));
+onWorkerBackends((h) => authzSuite(h));

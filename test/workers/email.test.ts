@@ -1,4 +1,4 @@
 import { emailSuite } from "../suites/email.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => emailSuite(h));
+onWorkerBackends((h) => emailSuite(h));

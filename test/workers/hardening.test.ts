@@ -1,4 +1,4 @@
 import { hardeningSuite } from "../suites/hardening.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => hardeningSuite(h));
+onWorkerBackends((h) => hardeningSuite(h));

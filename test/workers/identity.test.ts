@@ -1,4 +1,4 @@
 import { identitySuite } from "../suites/identity.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => identitySuite(h));
+onWorkerBackends((h) => identitySuite(h));

@@ -1,4 +1,4 @@
 import { limitsSuite } from "../suites/limits.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => limitsSuite(h));
+onWorkerBackends((h) => limitsSuite(h));

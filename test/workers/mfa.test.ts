@@ -1,4 +1,4 @@
 import { mfaSuite } from "../suites/mfa.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => mfaSuite(h));
+onWorkerBackends((h) => mfaSuite(h));

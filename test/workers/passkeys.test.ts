@@ -1,4 +1,4 @@
 import { passkeysSuite } from "../suites/passkeys.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => passkeysSuite(h));
+onWorkerBackends((h) => passkeysSuite(h));

@@ -1,4 +1,4 @@
 import { plaintextSuite } from "../suites/plaintext.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => plaintextSuite(h));
+onWorkerBackends((h) => plaintextSuite(h));

@@ -1,4 +1,4 @@
 import { platformSuite } from "../suites/platform.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => platformSuite(h));
+onWorkerBackends((h) => platformSuite(h));

@@ -1,4 +1,4 @@
 import { roundTripsSuite } from "../suites/round-trips.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => roundTripsSuite(h));
+onWorkerBackends((h) => roundTripsSuite(h));

@@ -1,4 +1,4 @@
 import { serviceAccessSuite } from "../suites/service-access.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => serviceAccessSuite(h));
+onWorkerBackends((h) => serviceAccessSuite(h));

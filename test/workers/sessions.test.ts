@@ -1,4 +1,4 @@
 import { sessionsSuite } from "../suites/sessions.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => sessionsSuite(h));
+onWorkerBackends((h) => sessionsSuite(h));

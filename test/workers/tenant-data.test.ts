@@ -1,4 +1,4 @@
 import { tenantDataSuite } from "../suites/tenant-data.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => tenantDataSuite(h));
+onWorkerBackends((h) => tenantDataSuite(h));

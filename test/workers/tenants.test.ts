@@ -1,4 +1,4 @@
 import { tenantsSuite } from "../suites/tenants.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => tenantsSuite(h));
+onWorkerBackends((h) => tenantsSuite(h));

@@ -1,4 +1,4 @@
 import { webhookRoutesSuite } from "../suites/webhooks.suite";
-import { onD1 } from "./d1";
+import { onWorkerBackends } from "./backends";
 
-onD1((h) => webhookRoutesSuite(h));
+onWorkerBackends((h) => webhookRoutesSuite(h));

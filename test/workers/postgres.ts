@@ -1,0 +1,89 @@
+/**
+ * Runs a route suite inside workerd on Postgres, through the Worker's own database code
+ * (functions/platform/worker-database.ts, workerDatabase) on both of its paths:
+ *   [neon-http]  `neon()` over Neon's SQL-over-HTTP protocol (the Workers default),
+ *   [neon-ws]    the per-request Neon Pool over a WebSocket (DATABASE_DRIVER=neon),
+ * reaching the local Postgres through the stand-in and the relay the Node side started
+ * (test/support/workers-postgres.ts), each suite in a scratch database of its own.
+ */
+import { neonConfig } from "@neondatabase/serverless";
+import { afterAll, afterEach, beforeAll, describe, expect, inject } from "vitest";
+import { workerDatabase } from "../../functions/platform/worker-database";
+import { type Harness, type HarnessOptions, makeHarness, type WireTotals } from "../support/harness";
+import type { WorkersPostgres } from "../support/workers-postgres";
+
+export type PostgresPath = "neon-http" | "neon-ws";
+export const POSTGRES_PATHS: PostgresPath[] = ["neon-http", "neon-ws"];
+
+/** DATABASE_DRIVER for each path, as a deployment would set it (unset: HTTP). */
+export const DATABASE_DRIVER: Record<PostgresPath, string> = { "neon-http": "", "neon-ws": "neon" };
+
+/** What the Node side provides; null when Postgres is not there (a failure in CI, at setup). */
+export const workersPostgres: WorkersPostgres | null = inject("workersPostgres");
+
+/**
+ * Points the Neon driver at the test's front doors instead of Neon's: the stand-in for HTTP, the
+ * relay (plain ws://, no pipelined start-up: the local Postgres trusts, asks no password) for
+ * WebSockets. The driver's module-wide settings, as a deployment leaves them at Neon's defaults.
+ */
+export function pointNeonAtTestServers(p: WorkersPostgres): void {
+  neonConfig.fetchEndpoint = () => p.sqlEndpoint;
+  neonConfig.wsProxy = (host, port) => `127.0.0.1:${p.relayPort}/v1?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineConnect = false;
+  neonConfig.pipelineTLS = false;
+}
+
+export interface ScratchDatabase {
+  name: string;
+  url: string;
+  /** What the stand-in and the relay saw of this database so far. */
+  wire(): Promise<WireTotals>;
+  drop(): Promise<void>;
+}
+
+/** A fresh database with the committed migrations (a copy of the Node side's template). */
+export async function scratchDatabase(p: WorkersPostgres): Promise<ScratchDatabase> {
+  const res = await fetch(`${p.controlUrl}/databases`, { method: "POST" });
+  if (res.status !== 201) throw new Error(`scratch database: ${res.status} ${await res.text()}`);
+  const { name, url } = (await res.json()) as { name: string; url: string };
+  return {
+    name,
+    url,
+    wire: async () => {
+      const r = await fetch(`${p.controlUrl}/wire/${name}`);
+      if (!r.ok) throw new Error(`wire totals: ${r.status}`);
+      return (await r.json()) as WireTotals;
+    },
+    drop: async () => {
+      await (await fetch(`${p.controlUrl}/databases/${name}`, { method: "DELETE" })).body?.cancel();
+    },
+  };
+}
+
+export function onPostgres(
+  suite: (h: () => Harness) => void,
+  opts: Omit<HarnessOptions, "backend" | "open" | "wire"> = {},
+): void {
+  for (const path of POSTGRES_PATHS) {
+    describe.skipIf(!workersPostgres)(`[${path}]`, () => {
+      let harness: Harness;
+      let scratch: ScratchDatabase | undefined;
+      beforeAll(async () => {
+        const p = workersPostgres!;
+        pointNeonAtTestServers(p);
+        scratch = await scratchDatabase(p);
+        const open = workerDatabase({ DATABASE_URL: scratch.url, DATABASE_DRIVER: DATABASE_DRIVER[path] });
+        harness = makeHarness({ ...opts, backend: path, open, wire: scratch.wire });
+      });
+      afterAll(async () => {
+        await scratch?.drop();
+      });
+      // Every status the suite saw must be declared for its operation in the OpenAPI document.
+      afterEach(() => {
+        expect(harness?.undeclared.splice(0) ?? []).toEqual([]);
+      });
+      suite(() => harness);
+    });
+  }
+}
