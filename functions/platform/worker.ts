@@ -16,6 +16,8 @@ export interface WorkerEnv {
   DATABASE_URL?: string;
   /** neon-http (the default for a postgres:// DATABASE_URL) or neon (WebSocket Pool). */
   DATABASE_DRIVER?: string;
+  /** Replaces Neon's SQL-over-HTTP endpoint (a local Neon proxy, a test stand-in). */
+  DATABASE_HTTP_ENDPOINT?: string;
   [name: string]: unknown;
 }
 

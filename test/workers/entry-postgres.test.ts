@@ -43,6 +43,7 @@ for (const path of POSTGRES_PATHS) {
       workerEnv = {
         ...(env as unknown as WorkerEnv),
         DATABASE_URL: scratch.url,
+        DATABASE_HTTP_ENDPOINT: workersPostgres!.sqlEndpoint,
         ...(DATABASE_DRIVER[path] ? { DATABASE_DRIVER: DATABASE_DRIVER[path] } : {}),
       };
       worker = createWorker();

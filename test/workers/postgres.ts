@@ -1,7 +1,7 @@
 /**
  * Runs a route suite inside workerd on Postgres, through the Worker's own database code
  * (functions/platform/worker-database.ts, workerDatabase) on both of its paths:
- *   [neon-http]  `neon()` over Neon's SQL-over-HTTP protocol (the Workers default),
+ *   [neon-http]  the Worker's client for Neon's SQL-over-HTTP protocol (db/neon-http.ts, the Workers default),
  *   [neon-ws]    the per-request Neon Pool over a WebSocket (DATABASE_DRIVER=neon),
  * reaching the local Postgres through the stand-in and the relay the Node side started
  * (test/support/workers-postgres.ts), each suite in a scratch database of its own.
@@ -22,12 +22,12 @@ export const DATABASE_DRIVER: Record<PostgresPath, string> = { "neon-http": "", 
 export const workersPostgres: WorkersPostgres | null = inject("workersPostgres");
 
 /**
- * Points the Neon driver at the test's front doors instead of Neon's: the stand-in for HTTP, the
- * relay (plain ws://, no pipelined start-up: the local Postgres trusts, asks no password) for
- * WebSockets. The driver's module-wide settings, as a deployment leaves them at Neon's defaults.
+ * Points the Neon driver's WebSockets at the relay (plain ws://, no pipelined start-up: the local
+ * Postgres trusts, asks no password) instead of Neon's proxy: the driver's module-wide settings,
+ * which a deployment leaves at Neon's defaults. (The HTTP path is pointed at the stand-in by
+ * DATABASE_HTTP_ENDPOINT, as configuration.)
  */
 export function pointNeonAtTestServers(p: WorkersPostgres): void {
-  neonConfig.fetchEndpoint = () => p.sqlEndpoint;
   neonConfig.wsProxy = (host, port) => `127.0.0.1:${p.relayPort}/v1?address=${host}:${port}`;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineConnect = false;
@@ -73,7 +73,11 @@ export function onPostgres(
         const p = workersPostgres!;
         pointNeonAtTestServers(p);
         scratch = await scratchDatabase(p);
-        const open = workerDatabase({ DATABASE_URL: scratch.url, DATABASE_DRIVER: DATABASE_DRIVER[path] });
+        const open = workerDatabase({
+          DATABASE_URL: scratch.url,
+          DATABASE_DRIVER: DATABASE_DRIVER[path],
+          DATABASE_HTTP_ENDPOINT: p.sqlEndpoint,
+        });
         harness = makeHarness({ ...opts, backend: path, open, wire: scratch.wire });
       });
       afterAll(async () => {
