@@ -67,7 +67,9 @@ export function neonHttpDatabase(client: NeonHttpClient): Database {
     stats.roundTrips++;
     try {
       const results = await client.transaction(pending.map((p) => ({ sql: p.sql, params: p.params })));
-      pending.forEach((p, i) => p.resolve(answer(results[i] as SqlResult, p.method)));
+      pending.forEach((p, i) => {
+        p.resolve(answer(results[i] as SqlResult, p.method));
+      });
     } catch (error) {
       for (const p of pending) p.reject(error);
     }
