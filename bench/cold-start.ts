@@ -112,7 +112,8 @@ try {
     });
   bundles.push({
     label: "this tree",
-    path: buildWorker(join(work, "dist"), { quiet: true }).bundle,
+    // The top level (D1 and every Postgres path): it runs here on D1, like the baseline.
+    path: buildWorker(join(work, "dist"), { quiet: true, env: "" }).bundle,
     routes: true,
   });
 

@@ -32,12 +32,20 @@ const OFFLINE = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "
 const isNodeOutput = (name) => Object.keys(NODE_ENTRIES).some((entry) => name.startsWith(`${entry}.mjs`));
 
 /**
- * Bundles the top-level Worker (`wrangler deploy --dry-run`, what a bare deploy uploads) into
- * `outdir` and measures it: every file there but source maps, the metafile and the Node build.
+ * The build the budget applies to: the production Worker (`--env production`), which carries
+ * only Neon's HTTP path (wrangler.toml `define`). The top level ("", also `wrangler dev`)
+ * carries D1, the HTTP path and the WebSocket Pool.
  */
-export function buildWorker(dir = "dist", { quiet = false } = {}) {
+export const BUDGETED_ENV = "production";
+
+/**
+ * Bundles a Worker environment (`wrangler deploy --dry-run --env <env>`, what a deploy uploads)
+ * into `outdir` and measures it: every file there but source maps, the metafile and the Node
+ * build.
+ */
+export function buildWorker(dir = "dist", { quiet = false, env = BUDGETED_ENV } = {}) {
   const outdir = resolve(root, dir);
-  const args = [WRANGLER_CLI, "deploy", "--dry-run", "--env", "", "--outdir", outdir];
+  const args = [WRANGLER_CLI, "deploy", "--dry-run", "--env", env, "--outdir", outdir];
   const build = spawnSync(process.execPath, [...args, "--metafile", join(outdir, WORKER_METAFILE)], {
     cwd: root,
     env: { ...process.env, ...OFFLINE },
@@ -82,6 +90,7 @@ const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { raw, gzip, metafile } = buildWorker("dist");
+  console.log(`bundle: the ${BUDGETED_ENV} Worker (wrangler.toml [env.${BUDGETED_ENV}])`);
   const parts = bundleBreakdown(metafile);
   const total = parts.reduce((sum, p) => sum + p.bytes, 0);
   console.log("bundle: largest inputs (minified bytes, before gzip):");

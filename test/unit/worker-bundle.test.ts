@@ -8,6 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../functions/app";
 import { loadConfig } from "../../functions/config";
@@ -16,8 +17,11 @@ import { databaseOpener } from "../../functions/platform/database-url";
 import { rateLimiterFactory } from "../../functions/platform/rate-limiter";
 import { BUNDLE_BUDGET_GZIP_BYTES, buildWorker } from "../../scripts/build.mjs";
 import { buildOpenApiDocument } from "../../scripts/openapi-document";
+import { type Backend, openNodeBackend, PG_HOST, PG_PORT, tcpReachable } from "../support/backends";
 import { type BuiltWorker, startBuiltWorker } from "../support/built-worker";
+import { type NeonHttpStandin, startNeonHttpStandin } from "../support/neon-http-standin";
 import { REPO_ROOT } from "../support/server-process";
+import { requireService, skipWithout } from "../support/services";
 import { type Cbor, SoftAuthenticator } from "../support/webauthn";
 
 /** Packages Workers never run: libSQL (D1 instead), Node-only mail and sockets, the docs UI, the document generator, attestation certificate code. */
@@ -27,19 +31,26 @@ const NEVER_IN_BUNDLE =
 const NODE_ONLY = /^node:(fs|net|tls|child_process|http|https|dgram|worker_threads|module)(\/|$)/;
 
 let outdir: string;
+/** The top level (what `wrangler dev` and a bare deploy build): D1 and both Postgres paths. */
 let built: ReturnType<typeof buildWorker>;
+/** The production Worker, the budgeted build: Neon's HTTP path only. */
+let production: ReturnType<typeof buildWorker>;
 let worker: BuiltWorker;
 
 beforeAll(async () => {
   outdir = mkdtempSync(join(tmpdir(), "udh-bundle-"));
-  built = buildWorker(outdir, { quiet: true });
+  built = buildWorker(join(outdir, "top"), { quiet: true, env: "" });
+  production = buildWorker(join(outdir, "production"), { quiet: true });
   worker = await startBuiltWorker(built.bundle, { migrate: true });
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await worker?.dispose();
   rmSync(outdir, { recursive: true, force: true });
 });
+
+const inputsOf = (b: ReturnType<typeof buildWorker>) =>
+  Object.values(b.metafile.outputs).flatMap((o) => Object.keys(o.inputs));
 
 const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: "POST",
@@ -58,8 +69,18 @@ describe("the Worker bundle", () => {
     expect(imports.filter((path) => NODE_ONLY.test(path))).toEqual([]);
   });
 
-  it("is within the gzip budget", () => {
-    expect(built.gzip).toBeLessThanOrEqual(BUNDLE_BUDGET_GZIP_BYTES);
+  it("is within the gzip budget (the production build)", () => {
+    expect(production.gzip).toBeLessThanOrEqual(BUNDLE_BUDGET_GZIP_BYTES);
+  });
+
+  it("carries only Neon's HTTP path in the production build: no Neon driver, no D1, no SQLite", () => {
+    const left =
+      /node_modules\/(@neondatabase\/serverless|drizzle-orm\/(sqlite-core|d1|neon-serverless))\/|^db\/(schema|columns)\.sqlite\.ts$/;
+    expect(inputsOf(production).filter((path) => left.test(path))).toEqual([]);
+    expect(inputsOf(production).filter((path) => NEVER_IN_BUNDLE.test(path))).toEqual([]);
+    // The check can fail: the top level carries them all.
+    expect(inputsOf(built).filter((path) => left.test(path)).length).toBeGreaterThan(0);
+    expect(inputsOf(production)).toContain("db/neon-http.ts");
   });
 
   it("serves the OpenAPI document Node generates, as a static asset", () => {
@@ -134,9 +155,9 @@ describe("the Worker bundle", () => {
   });
 });
 
-describe("passkeys in the Worker bundle (attestation certificate code left out)", () => {
-  const password = "correct horse battery staple";
+const password = "correct horse battery staple";
 
+describe("passkeys in the Worker bundle (attestation certificate code left out)", () => {
   /** A signed-in user with a verified address, and the registration options for a passkey. */
   async function registrationOptions() {
     const email = `passkey-${crypto.randomUUID()}@example.test`;
@@ -189,3 +210,76 @@ describe("passkeys in the Worker bundle (attestation certificate code left out)"
     expect(((await refused.json()) as { code: string }).code).toBe("invalid_webauthn_response");
   });
 });
+
+const postgresUp = await tcpReachable(PG_HOST, PG_PORT);
+
+describe.skipIf(skipWithout("Postgres", postgresUp))(
+  "the production bundle on Postgres over Neon's HTTP path",
+  () => {
+    let backend: Backend;
+    let standin: NeonHttpStandin;
+    let prod: BuiltWorker;
+
+    beforeAll(async () => {
+      requireService("Postgres", postgresUp);
+      backend = await openNodeBackend("postgres-pg"); // a migrated scratch database
+      standin = await startNeonHttpStandin({ host: PG_HOST, port: PG_PORT });
+      prod = await startBuiltWorker(production.bundle, {
+        vars: { DATABASE_URL: backend.url!, DATABASE_HTTP_ENDPOINT: `${standin.url}/sql` },
+      });
+    }, 60_000);
+
+    afterAll(async () => {
+      await prod?.dispose();
+      await standin?.close();
+      await backend?.close();
+    });
+
+    it("registers, signs in, reads, enrolls TOTP and signs in with a passkey; what it wrote is in Postgres", async () => {
+      const email = `prod-${crypto.randomUUID()}@example.test`;
+      expect((await prod.fetch("/readyz")).status).toBe(200);
+      expect((await prod.fetch("/v1/auth/register", json({ email, password }))).status).toBe(201);
+      const [user] = await backend
+        .open()
+        .db.select()
+        .from(backend.open().t.users)
+        .where(eq(backend.open().t.users.email, email));
+      expect(user?.email).toBe(email);
+      await backend
+        .open()
+        .db.update(backend.open().t.users)
+        .set({ emailVerifiedAt: new Date() })
+        .where(eq(backend.open().t.users.email, email));
+      const login = await prod.fetch("/v1/auth/login", json({ email, password }));
+      expect(login.status).toBe(200);
+      const auth = {
+        authorization: `Bearer ${((await login.json()) as { session: { token: string } }).session.token}`,
+      };
+      expect((await prod.fetch("/v1/me", { headers: auth })).status).toBe(200);
+      // A taken address is the unique violation Neon reports with its SQLSTATE: 409, not 500.
+      expect((await prod.fetch("/v1/auth/register", json({ email, password }))).status).toBe(409);
+      const enroll = await prod.fetch("/v1/mfa/totp", json({ currentPassword: password }, auth));
+      expect(enroll.status).toBe(201);
+      const options = await prod.fetch(
+        "/v1/mfa/webauthn/registration/options",
+        json({ currentPassword: password }, auth),
+      );
+      const authenticator = new SoftAuthenticator();
+      const response = await authenticator.create(((await options.json()) as { options: object }).options);
+      expect(
+        (await prod.fetch("/v1/mfa/webauthn/registration/verify", json({ response }, auth))).status,
+      ).toBe(201);
+      const begin = await prod.fetch("/v1/auth/passkey/options", { method: "POST" });
+      const { options: request, passkeyChallengeId } = (await begin.json()) as {
+        options: object;
+        passkeyChallengeId: string;
+      };
+      const signIn = await prod.fetch(
+        "/v1/auth/passkey/verify",
+        json({ passkeyChallengeId, response: await authenticator.get(request) }),
+      );
+      expect(signIn.status).toBe(200);
+      expect(standin.requests(new URL(backend.url!).pathname.slice(1))).toBeGreaterThan(10);
+    });
+  },
+);
