@@ -1,6 +1,6 @@
 /**
  * Cloudflare Workers → AppDeps, shared by the full Worker (functions/index.ts) and the per-route
- * Workers (functions/standalone/). Database: DATABASE_URL when set (Neon Postgres only, over HTTP unless DATABASE_DRIVER=neon), else the
+ * Workers (functions/standalone/). Database: DATABASE_URL when set (Neon Postgres only, over Neon's HTTP endpoint), else the
  * D1 binding `DB` (platform/worker-database.ts). Nothing here may import a Node-only module or
  * platform/database-url.ts (libSQL): whatever this module reaches ships in the Worker bundle.
  */
@@ -14,7 +14,7 @@ import { workerDatabase } from "./worker-database";
 export interface WorkerEnv {
   DB?: D1Database;
   DATABASE_URL?: string;
-  /** neon-http (the default for a postgres:// DATABASE_URL) or neon (WebSocket Pool). */
+  /** Unset or neon-http: Workers reach Postgres over Neon's HTTP endpoint only. */
   DATABASE_DRIVER?: string;
   /** Replaces Neon's SQL-over-HTTP endpoint (a local Neon proxy, a test stand-in). */
   DATABASE_HTTP_ENDPOINT?: string;

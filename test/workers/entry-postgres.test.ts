@@ -1,11 +1,10 @@
 /**
  * The real Workers entry (functions/index.ts: createWorker, what the default export is) inside
- * workerd on Postgres, configured as a deployment is: DATABASE_URL (a postgres:// URL) and,
- * for the WebSocket path, DATABASE_DRIVER=neon, beside wrangler.toml's vars and the test
- * secrets. The Neon driver's endpoints point at the test's stand-in and relay (the only
- * test-only setting: a deployment reaches Neon's own). What the two front doors saw proves
- * which path the entry took: HTTP requests and no connection by default, WebSocket
- * connections with DATABASE_DRIVER=neon.
+ * workerd on Postgres, configured as a deployment is: DATABASE_URL (a postgres:// URL) beside
+ * wrangler.toml's vars and the test secrets, plus DATABASE_HTTP_ENDPOINT pointing at the
+ * test's stand-in for Neon's SQL-over-HTTP endpoint (the only test-only setting: a deployment
+ * reaches Neon's own). What the stand-in and the WebSocket relay saw proves the path the entry
+ * took: HTTP requests, and no WebSocket connection.
  *
  * (Through the entry module rather than SELF: SELF's bindings are fixed when the project's
  * miniflare starts, and the scratch database each path gets exists only once the suite runs.)
@@ -19,14 +18,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorker, type WorkerEnv, type WorkerHandlers } from "../../functions/index";
 import type { WireTotals } from "../support/harness";
-import {
-  DATABASE_DRIVER,
-  POSTGRES_PATHS,
-  pointNeonAtTestServers,
-  type ScratchDatabase,
-  scratchDatabase,
-  workersPostgres,
-} from "./postgres";
+import { POSTGRES_PATHS, type ScratchDatabase, scratchDatabase, workersPostgres } from "./postgres";
 
 type IncomingRequest = Parameters<WorkerHandlers["fetch"]>[0];
 const PASSWORD = "correct horse battery staple";
@@ -38,13 +30,11 @@ for (const path of POSTGRES_PATHS) {
     let worker: WorkerHandlers;
 
     beforeAll(async () => {
-      pointNeonAtTestServers(workersPostgres!);
       scratch = await scratchDatabase(workersPostgres!);
       workerEnv = {
         ...(env as unknown as WorkerEnv),
         DATABASE_URL: scratch.url,
         DATABASE_HTTP_ENDPOINT: workersPostgres!.sqlEndpoint,
-        ...(DATABASE_DRIVER[path] ? { DATABASE_DRIVER: DATABASE_DRIVER[path] } : {}),
       };
       worker = createWorker();
     });
@@ -96,11 +86,7 @@ for (const path of POSTGRES_PATHS) {
       expect(await me.json()).toMatchObject({ user: { email } });
       // A taken address: the batch's conditional insert wrote nothing, on either path.
       expect((await post("/v1/auth/register", { email, password: PASSWORD })).status).toBe(409);
-      expect(grew(before, await scratch.wire())).toEqual(
-        path === "neon-http"
-          ? { httpRequests: true, connections: false }
-          : { httpRequests: false, connections: true },
-      );
+      expect(grew(before, await scratch.wire())).toEqual({ httpRequests: true, connections: false });
     });
 
     it("runs its cron pass (sweep and outbox) on Postgres", async () => {

@@ -1,38 +1,21 @@
 /**
  * Runs a route suite inside workerd on Postgres, through the Worker's own database code
- * (functions/platform/worker-database.ts, workerDatabase) on both of its paths:
- *   [neon-http]  the Worker's client for Neon's SQL-over-HTTP protocol (db/neon-http.ts, the Workers default),
- *   [neon-ws]    the per-request Neon Pool over a WebSocket (DATABASE_DRIVER=neon),
- * reaching the local Postgres through the stand-in and the relay the Node side started
- * (test/support/workers-postgres.ts), each suite in a scratch database of its own.
+ * (functions/platform/worker-database.ts, workerDatabase), which reaches Postgres over Neon's
+ * SQL-over-HTTP protocol (db/neon-http.ts), here the stand-in the Node side started
+ * (test/support/workers-postgres.ts): [neon-http], each suite in a scratch database of its own.
+ * (The Worker has no WebSocket path; the relay the Node side also runs counts the connections it
+ * would see, which the round-trip suite asserts stay at none.)
  */
-import { neonConfig } from "@neondatabase/serverless";
 import { afterAll, afterEach, beforeAll, describe, expect, inject } from "vitest";
 import { workerDatabase } from "../../functions/platform/worker-database";
 import { type Harness, type HarnessOptions, makeHarness, type WireTotals } from "../support/harness";
 import type { WorkersPostgres } from "../support/workers-postgres";
 
-export type PostgresPath = "neon-http" | "neon-ws";
-export const POSTGRES_PATHS: PostgresPath[] = ["neon-http", "neon-ws"];
-
-/** DATABASE_DRIVER for each path, as a deployment would set it (unset: HTTP). */
-export const DATABASE_DRIVER: Record<PostgresPath, string> = { "neon-http": "", "neon-ws": "neon" };
+export type PostgresPath = "neon-http";
+export const POSTGRES_PATHS: PostgresPath[] = ["neon-http"];
 
 /** What the Node side provides; null when Postgres is not there (a failure in CI, at setup). */
 export const workersPostgres: WorkersPostgres | null = inject("workersPostgres");
-
-/**
- * Points the Neon driver's WebSockets at the relay (plain ws://, no pipelined start-up: the local
- * Postgres trusts, asks no password) instead of Neon's proxy: the driver's module-wide settings,
- * which a deployment leaves at Neon's defaults. (The HTTP path is pointed at the stand-in by
- * DATABASE_HTTP_ENDPOINT, as configuration.)
- */
-export function pointNeonAtTestServers(p: WorkersPostgres): void {
-  neonConfig.wsProxy = (host, port) => `127.0.0.1:${p.relayPort}/v1?address=${host}:${port}`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineConnect = false;
-  neonConfig.pipelineTLS = false;
-}
 
 export interface ScratchDatabase {
   name: string;
@@ -71,11 +54,9 @@ export function onPostgres(
       let scratch: ScratchDatabase | undefined;
       beforeAll(async () => {
         const p = workersPostgres!;
-        pointNeonAtTestServers(p);
         scratch = await scratchDatabase(p);
         const open = workerDatabase({
           DATABASE_URL: scratch.url,
-          DATABASE_DRIVER: DATABASE_DRIVER[path],
           DATABASE_HTTP_ENDPOINT: p.sqlEndpoint,
         });
         harness = makeHarness({ ...opts, backend: path, open, wire: scratch.wire });
