@@ -50,15 +50,17 @@ export function workerDatabase(env: {
     return () => neonHttpDatabase(client);
   }
   if (DB) {
-    // Written out here (not through a variable) so that the build's `define` folds it: a build
-    // for Neon only has `if ("neon-http" === "neon-http") throw …`, and d1Database is dropped.
+    // Written out here, as an if/else on the value itself, so that the build's `define` decides
+    // it while parsing: a build for Neon only reads `if ("neon-http" === "neon-http") … else …`,
+    // the else branch is dropped before tree shaking, and with it d1Database and SQLite's drizzle.
     if (process.env.WORKER_DATABASE === "neon-http") {
       throw new Error(
         "invalid configuration: this Worker build carries Postgres over HTTP only (wrangler.toml define " +
           "process.env.WORKER_DATABASE): set DATABASE_URL",
       );
+    } else {
+      return () => d1Database(DB);
     }
-    return () => d1Database(DB);
   }
   throw new Error("no database: set DATABASE_URL or bind a D1 database as DB");
 }
