@@ -4,7 +4,7 @@
  * verified from the start (its credential is in stores/webauthn.ts). Recovery codes exist
  * as one set per user, replaced as a whole, each spent at most once.
  */
-import { and, asc, count, eq, isNull, lt, max, ne, notExists, or, type SQL, sql } from "drizzle-orm";
+import { type AnyColumn, and, asc, count, eq, isNull, lt, max, ne, notExists, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { lockUser } from "./users";
 
@@ -90,8 +90,7 @@ export async function findOwnFactor(
 
 /** The user's factors, pending ones included, oldest first. */
 export function listFactors({ db, t }: Database, userId: string): Promise<FactorRow[]> {
-  const f = t.userMfaMethods;
-  return db.select(factorProjection(t)).from(f).where(eq(f.userId, userId)).orderBy(asc(f.id));
+  return selectFactors(db, t, userId);
 }
 
 /** The sealed secrets of the user's verified TOTP factors (read live). */
@@ -253,16 +252,42 @@ export async function spendRecoveryCode({ db, t }: Database, userId: string, cod
 
 /** How many of the user's recovery codes are unused, and when the set was made (null: no set). */
 export async function recoveryCodeStatus({ db, t }: Database, userId: string) {
+  return recoveryCodeStatusOf(await selectRecoveryCodeStatus(db, t, userId));
+}
+
+/**
+ * The set's creation time and its unused codes, as ONE query (for a batch too); map the rows
+ * with `recoveryCodeStatusOf`.
+ */
+export function selectRecoveryCodeStatus(db: Db, t: Schema, userId: string) {
   const r = t.userRecoveryCodes;
-  const [set] = await db
-    .select({ createdAt: max(r.createdAt) })
+  return db
+    .select({
+      createdAt: max(r.createdAt),
+      left: sql<number>`coalesce(sum(case when ${r.usedAt} is null then 1 else 0 end), 0)`,
+    })
     .from(r)
     .where(eq(r.userId, userId));
-  const [left] = await db
-    .select({ n: count() })
-    .from(r)
-    .where(and(eq(r.userId, userId), isNull(r.usedAt)));
+}
+
+/** The answer of `selectRecoveryCodeStatus`: how many codes are left and when the set was made. */
+export function recoveryCodeStatusOf(rows: { createdAt: unknown; left: unknown }[]) {
+  const [set] = rows;
   // max() comes back raw (a timestamp string or epoch milliseconds, per dialect), not mapped to a Date.
-  const createdAt = set?.createdAt ? new Date(set.createdAt as unknown as string | number | Date) : null;
-  return { remaining: Number(left?.n ?? 0), createdAt };
+  const createdAt = set?.createdAt ? new Date(set.createdAt as string | number | Date) : null;
+  return { remaining: Number(set?.left ?? 0), createdAt };
+}
+
+/** The verified factors of `userId`, counted (a scalar subquery for a read of the user row). */
+export function verifiedFactorCount(t: Schema, userId: SQL | AnyColumn) {
+  const f = t.userMfaMethods;
+  return sql<number>`(select count(*) from ${f} where ${and(eq(f.userId, userId), eq(f.status, "verified"))})`.mapWith(
+    Number,
+  );
+}
+
+/** The user's factors, pending ones included, oldest first, as a query for a batch. */
+export function selectFactors(db: Db, t: Schema, userId: string) {
+  const f = t.userMfaMethods;
+  return db.select(factorProjection(t)).from(f).where(eq(f.userId, userId)).orderBy(asc(f.id));
 }
