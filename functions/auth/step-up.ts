@@ -7,10 +7,10 @@
  * session, under the same limits as a sign-in.
  */
 import type { z } from "@hono/zod-openapi";
+import type { Db, Query } from "../../db/database";
 import type { AuthedScope } from "../context";
 import { ApiError } from "../http/problems";
 import { verifyPassword } from "../lib/password";
-import type { Db, Query } from "../../db/database";
 import { recordSecurityEvent, type SecurityEventRow, securityEventRow } from "../security-events";
 import { insertSecurityEvents } from "../stores/security-events";
 import { markSessionAuthenticated } from "../stores/sessions";
@@ -66,7 +66,8 @@ export async function checkRecentAuthentication(
 ): Promise<StepUp> {
   const { userId, sessionId, authenticatedAt } = scope.auth;
   if (currentPassword === undefined) {
-    if (scope.now.getTime() - authenticatedAt.getTime() <= scope.config.stepUpMaxAgeMs) return passed(scope, []);
+    if (scope.now.getTime() - authenticatedAt.getTime() <= scope.config.stepUpMaxAgeMs)
+      return passed(scope, []);
     throw new ApiError("reauthentication_required", "Send currentPassword, or sign in again.");
   }
   if (!account) throw new ApiError("unauthorized");
@@ -98,7 +99,10 @@ function passed(scope: AuthedScope, events: SecurityEventRow[]): StepUp {
     written = true;
     return events.length === 0
       ? []
-      : [markSessionAuthenticated(db, t, scope.auth.sessionId, scope.now), ...insertSecurityEvents(db, t, events)];
+      : [
+          markSessionAuthenticated(db, t, scope.auth.sessionId, scope.now),
+          ...insertSecurityEvents(db, t, events),
+        ];
   };
   return {
     statements,

@@ -123,7 +123,6 @@ const change = defineRoute(
       ]);
       return accepted();
     });
-    return accepted();
   },
 );
 

@@ -19,10 +19,10 @@ import {
 } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Database, Db, Query, Schema } from "../../db/database";
+import { verifiedFactorCount } from "./factors";
 import { insertOutboxMessageToUserIf, type OutboxMessage } from "./outbox";
 import { insertSecurityEventIf, type SecurityEventInsert } from "./security-events";
 import { type SessionRow, sessionOfToken, sessionProjection } from "./sessions";
-import { verifiedFactorCount } from "./factors";
 import { isLiveUser, lockUser, type UserRow, userProjection } from "./users";
 
 export interface AccountSummaryRow extends UserRow {
