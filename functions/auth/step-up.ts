@@ -7,10 +7,11 @@
  * session, under the same limits as a sign-in.
  */
 import type { z } from "@hono/zod-openapi";
+import type { Db, Query } from "../../db/database";
 import type { AuthedScope } from "../context";
 import { ApiError } from "../http/problems";
 import { verifyPassword } from "../lib/password";
-import { recordSecurityEvent, securityEventRow } from "../security-events";
+import { recordSecurityEvent, type SecurityEventRow, securityEventRow } from "../security-events";
 import { insertSecurityEvents } from "../stores/security-events";
 import { markSessionAuthenticated } from "../stores/sessions";
 import { findUserWithPasswordById } from "../stores/users";
@@ -33,25 +34,45 @@ export const STEP_UP_ERRORS = [
 /** A body shape with `currentPassword`. */
 export const stepUpFields = { currentPassword: CurrentPassword } satisfies z.ZodRawShape;
 
+/** The account a step-up checks the password of (read by the route, often with what it needs). */
+export interface StepUpAccount {
+  email: string;
+  passwordHash: string;
+}
+
 /**
- * Passes when the session is recently authenticated or `currentPassword` is right; 403
- * reauthentication_required otherwise, 401 invalid_credentials for a wrong password (counted
- * as a failed password), 429 when the password limits are exhausted.
+ * A passed step-up: the statements that record a password check (the session's mark and the
+ * `auth.reauthenticated` event; none when no password was sent). `statements` hands them to the
+ * route's own batch, saving the round trip of a batch of their own; `settle` writes them alone
+ * when the route did not (it answered early or failed), so a right password is always recorded.
  */
-export async function requireRecentAuthentication(
+export interface StepUp {
+  statements(db: Db): Query[];
+  settle(): Promise<void>;
+}
+
+/**
+ * Passes when the session is recently authenticated or `currentPassword` is right for
+ * `account` (null: the account is gone, 401); 403 reauthentication_required otherwise, 401
+ * invalid_credentials for a wrong password (counted as a failed password, its event written,
+ * nothing else), 429 when the password limits are exhausted. Writes nothing on success: the
+ * route puts `statements` into its batch, or calls `settle`.
+ */
+export async function checkRecentAuthentication(
   scope: AuthedScope,
   currentPassword: string | undefined,
+  account: StepUpAccount | null,
   tenantId: string | null = null,
-): Promise<void> {
+): Promise<StepUp> {
   const { userId, sessionId, authenticatedAt } = scope.auth;
   if (currentPassword === undefined) {
-    if (scope.now.getTime() - authenticatedAt.getTime() <= scope.config.stepUpMaxAgeMs) return;
+    if (scope.now.getTime() - authenticatedAt.getTime() <= scope.config.stepUpMaxAgeMs)
+      return passed(scope, []);
     throw new ApiError("reauthentication_required", "Send currentPassword, or sign in again.");
   }
-  const user = await findUserWithPasswordById(scope.db, userId);
-  if (!user) throw new ApiError("unauthorized");
-  const release = await reserveAttempt(scope, await passwordChecks(scope, user.email), userId, tenantId);
-  const verdict = await verifyPassword(currentPassword, user.passwordHash);
+  if (!account) throw new ApiError("unauthorized");
+  const release = await reserveAttempt(scope, await passwordChecks(scope, account.email), userId, tenantId);
+  const verdict = await verifyPassword(currentPassword, account.passwordHash);
   if (!verdict.valid) {
     await recordSecurityEvent(scope, {
       type: "auth.login_failed",
@@ -62,16 +83,59 @@ export async function requireRecentAuthentication(
     throw new ApiError("invalid_credentials");
   }
   await release();
-  // The mark and its event in one round trip.
   const event = await securityEventRow(scope, {
     type: "auth.reauthenticated",
     userId,
     tenantId,
     metadata: { sessionId },
   });
+  return passed(scope, [event]);
+}
+
+function passed(scope: AuthedScope, events: SecurityEventRow[]): StepUp {
   const { t } = scope.db;
-  await scope.db.atomic((db) => [
-    markSessionAuthenticated(db, t, sessionId, scope.now),
-    ...insertSecurityEvents(db, t, [event]),
-  ]);
+  let written = events.length === 0;
+  const statements = (db: Db): Query[] => {
+    written = true;
+    return events.length === 0
+      ? []
+      : [
+          markSessionAuthenticated(db, t, scope.auth.sessionId, scope.now),
+          ...insertSecurityEvents(db, t, events),
+        ];
+  };
+  return {
+    statements,
+    async settle() {
+      if (written) return;
+      await scope.db.atomic((db) => statements(db) as [Query, ...Query[]]);
+    },
+  };
+}
+
+/**
+ * `work` after a passed step-up, which it may record in its own batch (`stepUp.statements`);
+ * when it did not, however it ended, the step-up is written on its own afterwards.
+ */
+export async function withStepUp<T>(stepUp: StepUp, work: (stepUp: StepUp) => Promise<T>): Promise<T> {
+  try {
+    return await work(stepUp);
+  } finally {
+    await stepUp.settle();
+  }
+}
+
+/**
+ * `checkRecentAuthentication` for a route with nothing to read or batch with it: reads the
+ * user's password hash (when a password is sent) and writes the mark at once.
+ */
+export async function requireRecentAuthentication(
+  scope: AuthedScope,
+  currentPassword: string | undefined,
+  tenantId: string | null = null,
+): Promise<void> {
+  const account =
+    currentPassword === undefined ? null : await findUserWithPasswordById(scope.db, scope.auth.userId);
+  const stepUp = await checkRecentAuthentication(scope, currentPassword, account, tenantId);
+  await stepUp.settle();
 }

@@ -27,7 +27,15 @@ export async function requireTenantRole(
   tenantId: string,
   roles?: readonly TenantRole[],
 ): Promise<TenantRole> {
-  const membership = await findMembership(scope.db, tenantId, scope.auth.userId);
+  return admitTenantRole(scope, await findMembership(scope.db, tenantId, scope.auth.userId), roles);
+}
+
+/** requireTenantRole's answer for a membership the caller read itself (with what else it needed). */
+export function admitTenantRole(
+  scope: AuthedScope,
+  membership: { role: TenantRole; requireMfa: boolean } | null,
+  roles?: readonly TenantRole[],
+): TenantRole {
   if (!membership) throw new ApiError("forbidden");
   if (membership.requireMfa && scope.auth.aal < 2) {
     throw new ApiError("tenant_mfa_required", "Verify a second factor to work in this tenant.");

@@ -6,7 +6,7 @@
 import { prepareEmailToken, prepareMessage, prepareNotice } from "../auth/mail";
 import { allowMessage } from "../auth/rate-limits";
 import { Email, UserSchema } from "../auth/schemas";
-import { requireRecentAuthentication, STEP_UP_ERRORS, stepUpFields } from "../auth/step-up";
+import { checkRecentAuthentication, STEP_UP_ERRORS, stepUpFields, withStepUp } from "../auth/step-up";
 import { ApiError } from "../http/problems";
 import { accepted, json } from "../http/reply";
 import { defineRoute, routeModule } from "../http/route";
@@ -14,10 +14,16 @@ import { jsonRequest, jsonResponse } from "../http/schemas";
 import * as z from "../http/zod";
 import { sha256Hex } from "../lib/tokens";
 import { securityEventRow } from "../security-events";
-import { insertEmailToken, spendEmailToken } from "../stores/email-tokens";
+import { insertEmailToken, spendEmailToken, spendEmailTokenWithUser } from "../stores/email-tokens";
 import { insertOutboxMessageForUser, insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
-import { changeEmail, findUserById, findUserIdByEmail, markEmailVerified, userView } from "../stores/users";
+import {
+  changeEmail,
+  findUserById,
+  findUserForEmailChange,
+  markEmailVerified,
+  userView,
+} from "../stores/users";
 
 const TokenBody = z.object({ token: z.string().min(1).max(256) });
 
@@ -90,27 +96,33 @@ const change = defineRoute(
     errors: [...STEP_UP_ERRORS],
   },
   async (scope, { body }) => {
-    await requireRecentAuthentication(scope, body.currentPassword);
     const { userId } = scope.auth;
-    const user = await findUserById(scope.db, userId);
+    // The user, its password hash and whether the new address has an account: one statement.
+    const user = await findUserForEmailChange(scope.db, userId, body.newEmail);
+    const stepUp = await checkRecentAuthentication(scope, body.currentPassword, user);
     if (!user) throw new ApiError("unauthorized");
-    // An address that has an account gets nothing, and the answer is the same: no enumeration.
-    if (body.newEmail === user.email || (await findUserIdByEmail(scope.db, body.newEmail))) return accepted();
-    const { t } = scope.db;
-    const link = await prepareEmailToken(scope, userId, "change_email", body.newEmail);
-    const message = await prepareMessage(
-      scope,
-      "email_change",
-      { token: link.token, newEmail: body.newEmail },
-      userId,
-    );
-    const notice = await prepareNotice(scope, userId, "email_change_requested", { newEmail: body.newEmail });
-    await scope.db.atomic((db) => [
-      insertEmailToken(db, t, link.row),
-      insertOutboxMessageForUser(db, t, { ...message, recipient: body.newEmail }, userId),
-      insertOutboxMessageToUser(db, t, notice, userId),
-    ]);
-    return accepted();
+    return withStepUp(stepUp, async () => {
+      // An address that has an account gets nothing, and the answer is the same: no enumeration.
+      if (body.newEmail === user.email || user.emailTaken) return accepted();
+      const { t } = scope.db;
+      const link = await prepareEmailToken(scope, userId, "change_email", body.newEmail);
+      const message = await prepareMessage(
+        scope,
+        "email_change",
+        { token: link.token, newEmail: body.newEmail },
+        userId,
+      );
+      const notice = await prepareNotice(scope, userId, "email_change_requested", {
+        newEmail: body.newEmail,
+      });
+      await scope.db.atomic((db) => [
+        insertEmailToken(db, t, link.row),
+        insertOutboxMessageForUser(db, t, { ...message, recipient: body.newEmail }, userId),
+        insertOutboxMessageToUser(db, t, notice, userId),
+        ...stepUp.statements(db),
+      ]);
+      return accepted();
+    });
   },
 );
 
@@ -125,9 +137,10 @@ const confirmChange = defineRoute(
     errors: ["invalid_token", "email_taken"],
   },
   async (scope, { body }) => {
-    const spent = await spendEmailToken(scope.db, await sha256Hex(body.token), "change_email", scope.now);
+    const tokenHash = await sha256Hex(body.token);
+    const spent = await spendEmailTokenWithUser(scope.db, tokenHash, "change_email", scope.now);
     if (!spent) throw new ApiError("invalid_token");
-    const before = await findUserById(scope.db, spent.userId);
+    const before = spent.user;
     if (!before) throw new ApiError("invalid_token");
     if (!(await changeEmail(scope.db, spent.userId, spent.email, scope.now))) {
       throw new ApiError("email_taken", "Another account has taken this address meanwhile.");

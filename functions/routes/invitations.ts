@@ -10,9 +10,8 @@ import { jsonRequest, jsonResponse } from "../http/schemas";
 import * as z from "../http/zod";
 import { sha256Hex } from "../lib/tokens";
 import { securityEventRow } from "../security-events";
-import { acceptInvitation, findLiveInvitation } from "../stores/invitations";
-import { findMemberRole, findTenant, tenantView } from "../stores/tenants";
-import { findUserById } from "../stores/users";
+import { acceptInvitation, findLiveInvitationWithUser } from "../stores/invitations";
+import { tenantView } from "../stores/tenants";
 
 const accept = defineRoute(
   {
@@ -41,9 +40,14 @@ const accept = defineRoute(
   async (scope, { body }) => {
     await requireVerifiedEmail(scope);
     const tokenHash = await sha256Hex(body.token);
-    const invitation = await findLiveInvitation(scope.db, tokenHash, scope.now);
+    // The invitation and the caller's account: one round trip.
+    const { invitation, user } = await findLiveInvitationWithUser(
+      scope.db,
+      tokenHash,
+      scope.now,
+      scope.auth.userId,
+    );
     if (!invitation) throw new ApiError("invalid_token");
-    const user = await findUserById(scope.db, scope.auth.userId);
     if (!user) throw new ApiError("unauthorized");
     // Both addresses are stored trimmed and lower-cased. A wrong account does not spend the token.
     if (user.email !== invitation.email) {
@@ -51,7 +55,8 @@ const accept = defineRoute(
     }
     const { tenantId } = invitation;
     const facts = { tenantId, metadata: { invitationId: invitation.id, role: invitation.role } };
-    const spent = await acceptInvitation(scope.db, {
+    // The batch also reads back the tenant and the caller's role (one round trip).
+    const { spent, tenant, role } = await acceptInvitation(scope.db, {
       tenantId,
       tokenHash,
       userId: user.id,
@@ -69,10 +74,7 @@ const accept = defineRoute(
       }),
     });
     // Another accept (or a revoke, a replacement, the tenant's deletion) got there first.
-    if (!spent) throw new ApiError("invalid_token");
-    const tenant = await findTenant(scope.db, tenantId);
-    const role = await findMemberRole(scope.db, tenantId, user.id);
-    if (!tenant || !role) throw new ApiError("invalid_token");
+    if (!spent || !tenant || !role) throw new ApiError("invalid_token");
     return json({ tenant: tenantView(tenant), role });
   },
 );

@@ -4,7 +4,7 @@
  */
 import { prepareNotice } from "../auth/mail";
 import { ListedSessionSchema, UserSchema } from "../auth/schemas";
-import { requireRecentAuthentication, STEP_UP_ERRORS, stepUpFields } from "../auth/step-up";
+import { checkRecentAuthentication, STEP_UP_ERRORS, stepUpFields, withStepUp } from "../auth/step-up";
 import { streamJson } from "../http/json-stream";
 import { ApiError } from "../http/problems";
 import { json, noContent } from "../http/reply";
@@ -13,22 +13,19 @@ import { jsonRequest, jsonResponse } from "../http/schemas";
 import { validate } from "../http/validation";
 import * as z from "../http/zod";
 import { SecondFactorBody, verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-factor";
-import { recordSecurityEvent, SECURITY_EVENT_TYPES, securityEventRow } from "../security-events";
-import {
-  deleteAccount,
-  findAccountSummaryBySession,
-  isLastOwnerOfSharedTenant,
-  listSoleMemberTenants,
-} from "../stores/account";
+import { SECURITY_EVENT_TYPES, securityEventRow } from "../security-events";
+import { deleteAccount, findAccountForDeletion, findAccountSummaryBySession } from "../stores/account";
 import {
   consentPages,
+  findExportHead,
   preferencePages,
   securityEventPages,
   sessionPages,
   tenantPages,
   usagePages,
 } from "../stores/export";
-import { countVerifiedFactors, factorView, listFactors, recoveryCodeStatus } from "../stores/factors";
+import { factorView } from "../stores/factors";
+import { insertSecurityEvents } from "../stores/security-events";
 import { authState } from "../stores/sessions";
 import { findUserById, userView } from "../stores/users";
 
@@ -171,18 +168,22 @@ const exportAccount = defineRoute(
   },
   async (scope, { body }) => {
     const { userId, sessionId } = scope.auth;
-    await requireRecentAuthentication(scope, body.currentPassword);
-    const user = await findUserById(scope.db, userId);
-    if (!user) throw new ApiError("unauthorized");
-    // Recorded first, so the export holds its own event (and a stolen session's export shows).
-    await recordSecurityEvent(scope, { type: "user.data_exported", userId });
-    const recovery = await recoveryCodeStatus(scope.db, userId);
+    // The user (with its password hash), its factors and recovery codes: one round trip.
+    const head = await findExportHead(scope.db, userId);
+    const stepUp = await checkRecentAuthentication(scope, body.currentPassword, head?.user ?? null);
+    if (!head) throw new ApiError("unauthorized");
+    const { user, factors, recovery } = head;
+    // Recorded first, so the export holds its own event (and a stolen session's export shows);
+    // with the step-up's mark, in one batch.
+    const event = await securityEventRow(scope, { type: "user.data_exported", userId });
+    const { t } = scope.db;
+    await scope.db.atomic((db) => [...insertSecurityEvents(db, t, [event]), ...stepUp.statements(db)]);
     const { response, finished } = streamJson(
       {
         exportedAt: scope.now.toISOString(),
         user: userView(user),
         sessions: sessionPages(scope.db, { userId, currentSessionId: sessionId, now: scope.now }),
-        factors: (await listFactors(scope.db, userId)).map(factorView),
+        factors: factors.map(factorView),
         recoveryCodes: {
           remaining: recovery.remaining,
           createdAt: recovery.createdAt?.toISOString() ?? null,
@@ -229,35 +230,42 @@ const deleteMe = defineRoute(
     const { userId } = scope.auth;
     const lastOwner = () =>
       new ApiError("last_owner", "Make another member an owner of each shared tenant you own first.");
-    await requireRecentAuthentication(scope, body.currentPassword);
-    // Before the second factor is spent; the deletion batch checks it again, in the statement.
-    if (await isLastOwnerOfSharedTenant(scope.db, userId)) throw lastOwner();
-    if ((await countVerifiedFactors(scope.db, userId)) > 0) {
-      // As for removing a verified factor: exactly one current second factor (else 400).
-      const proof = validate(SecondFactorBody, body, "body");
-      await verifySecondFactor(scope, { userId, flow: "delete_account" }, proof);
-    }
-    const soleTenants = await listSoleMemberTenants(scope.db, userId);
-    const deleted = await deleteAccount(scope.db, {
-      userId,
-      now: scope.now,
-      notice: await prepareNotice(scope, userId, "account_deleted"),
-      event: await securityEventRow(scope, { type: "user.deleted", userId }),
-      tenantEvents: await Promise.all(
-        soleTenants.map((tenantId) =>
-          securityEventRow(scope, {
-            type: "tenant.deleted",
-            userId,
-            tenantId,
-            metadata: { reason: "account_deleted" },
-          }),
+    // The user with its password hash, the last-owner check, the factor count and the tenants
+    // that go with the account: one round trip. The step-up's mark joins the deletion batch.
+    const account = await findAccountForDeletion(scope.db, userId);
+    const stepUp = await checkRecentAuthentication(scope, body.currentPassword, account);
+    return withStepUp(stepUp, async () => {
+      // Gone meanwhile (a concurrent deletion): it is gone, as asked.
+      if (!account) return noContent();
+      // Before the second factor is spent; the deletion batch checks it again, in the statement.
+      if (account.lastOwner) throw lastOwner();
+      if (account.verifiedFactors > 0) {
+        // As for removing a verified factor: exactly one current second factor (else 400).
+        const proof = validate(SecondFactorBody, body, "body");
+        await verifySecondFactor(scope, { userId, flow: "delete_account" }, proof);
+      }
+      const deleted = await deleteAccount(scope.db, {
+        userId,
+        now: scope.now,
+        notice: await prepareNotice(scope, userId, "account_deleted"),
+        event: await securityEventRow(scope, { type: "user.deleted", userId }),
+        tenantEvents: await Promise.all(
+          account.soleTenants.map((tenantId) =>
+            securityEventRow(scope, {
+              type: "tenant.deleted",
+              userId,
+              tenantId,
+              metadata: { reason: "account_deleted" },
+            }),
+          ),
         ),
-      ),
+        also: stepUp.statements,
+      });
+      // Nothing deleted: the account became the last owner meanwhile, or a concurrent request
+      // deleted it already (then it is gone, as asked).
+      if (!deleted && (await findUserById(scope.db, userId))) throw lastOwner();
+      return noContent();
     });
-    // Nothing deleted: the account became the last owner meanwhile, or a concurrent request
-    // deleted it already (then it is gone, as asked).
-    if (!deleted && (await findUserById(scope.db, userId))) throw lastOwner();
-    return noContent();
   },
 );
 

@@ -4,6 +4,7 @@
  * (mfa/second-factor.ts): rate limited per user and per IP before the code is looked at, and
  * failing closed.
  */
+import { and, eq } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { prepareNotice } from "../auth/mail";
 import { TotpCode } from "../auth/schemas";
@@ -21,6 +22,7 @@ import {
   SecondFactorBody,
   verifyEnrollmentCode,
   verifySecondFactor,
+  verifyTotpAgainst,
   withOptionalSecondFactor,
 } from "../mfa/second-factor";
 import { newTotpSecret } from "../mfa/totp";
@@ -31,14 +33,17 @@ import {
   confirmPendingFactor,
   countVerifiedFactors,
   deleteFactor,
+  deleteFactorWhen,
   factorView,
   findOwnFactor,
+  findOwnFactorWithSecrets,
   listFactors,
   replacePendingFactor,
   sealedTotp,
+  spendTotpStepWith,
 } from "../stores/factors";
-import { insertOutboxMessageToUser } from "../stores/outbox";
-import { insertSecurityEvents } from "../stores/security-events";
+import { insertOutboxMessageToUser, insertOutboxMessageToUserIf } from "../stores/outbox";
+import { insertSecurityEventIf, insertSecurityEvents } from "../stores/security-events";
 import { lockUser } from "../stores/users";
 
 const FactorSchema = z
@@ -190,21 +195,44 @@ const remove = defineRoute(
   async (scope, { params, body }) => {
     const { t } = scope.db;
     const { userId } = scope.auth;
-    const factor = await findOwnFactor(scope.db, userId, params.factorId);
-    if (!factor) throw new ApiError("not_found", "No such factor.");
-    if (factor.status === "verified") {
+    // The factor with the user's verified TOTP secrets (to check a code with): one round trip.
+    const found = await findOwnFactorWithSecrets(scope.db, userId, params.factorId);
+    if (!found) throw new ApiError("not_found", "No such factor.");
+    const { factor, secrets } = found;
+    const verified = factor.status === "verified";
+    const prepare = async () => ({
+      event: await securityEventRow(scope, {
+        type: "mfa.factor_removed",
+        userId,
+        metadata: { factorId: factor.id },
+      }),
+      // Removing a verified factor weakens the account: its owner hears of it.
+      notice: verified ? await prepareNotice(scope, userId, "factor_removed") : null,
+    });
+    if (verified) {
       // A verified factor is removed only with exactly one current second factor (else 400).
       const proof = validate(SecondFactorBody, body, "body");
       const webauthnBinding = sessionBinding(scope.auth.sessionId);
-      await verifySecondFactor(scope, { userId, flow: "remove_factor", webauthnBinding }, proof);
+      const who = { userId, flow: "remove_factor" as const, webauthnBinding };
+      if (proof.code !== undefined) {
+        // A TOTP code: spent in the batch that removes the factor, every write guarded by the
+        // step being unspent (the event and notice before the deletion, which may remove the
+        // very factor whose step is spent).
+        await verifyTotpAgainst(scope, who, secrets, proof.code, async (match) => {
+          const { event, notice } = await prepare();
+          const u = t.users;
+          const spent = await spendTotpStepWith(scope.db, match, scope.now, (db, unspent) => [
+            ...insertSecurityEventIf(db, t, event, u, and(eq(u.id, userId), unspent)),
+            ...(notice ? [insertOutboxMessageToUserIf(db, t, notice, userId, unspent)] : []),
+            ...deleteFactorWhen(db, t, userId, factor.id, unspent),
+          ]);
+          return spent ? {} : null;
+        });
+        return noContent();
+      }
+      await verifySecondFactor(scope, who, proof);
     }
-    const event = await securityEventRow(scope, {
-      type: "mfa.factor_removed",
-      userId,
-      metadata: { factorId: factor.id },
-    });
-    // Removing a verified factor weakens the account: its owner hears of it.
-    const notice = factor.status === "verified" ? await prepareNotice(scope, userId, "factor_removed") : null;
+    const { event, notice } = await prepare();
     await scope.db.atomic((db) => [
       ...deleteFactor(db, t, userId, factor.id),
       ...insertSecurityEvents(db, t, [event]),

@@ -10,7 +10,7 @@ import { allowMessage } from "../auth/rate-limits";
 import { AuthenticatedSchema, Email, Password } from "../auth/schemas";
 import { signedInAnswer } from "../auth/session-cookie";
 import { issueSession } from "../auth/sign-in";
-import { requireRecentAuthentication } from "../auth/step-up";
+import { checkRecentAuthentication } from "../auth/step-up";
 import { requireStrongPassword } from "../auth/users";
 import { ApiError } from "../http/problems";
 import { accepted, noContent } from "../http/reply";
@@ -23,12 +23,21 @@ import { verifySecondFactor, withOptionalSecondFactor } from "../mfa/second-fact
 import { resetBinding } from "../mfa/webauthn";
 import { type SecurityEventInput, securityEventRow } from "../security-events";
 import { consumeOpenChallenges } from "../stores/challenges";
-import { countVerifiedFactors } from "../stores/factors";
 import { insertOutboxMessageForUser, insertOutboxMessageToUser } from "../stores/outbox";
-import { completeReset, findLiveResetToken, insertResetToken, spendResetToken } from "../stores/reset-tokens";
+import {
+  completeReset,
+  findLiveResetTokenWithUser,
+  insertResetToken,
+  spendResetToken,
+} from "../stores/reset-tokens";
 import { insertSecurityEventForUser, insertSecurityEvents } from "../stores/security-events";
 import { revokeOtherSessions } from "../stores/sessions";
-import { findUserById, findUserIdByEmail, markEmailVerified, setPasswordHash } from "../stores/users";
+import {
+  findUserIdByEmail,
+  findUserWithPasswordById,
+  markEmailVerified,
+  setPasswordHash,
+} from "../stores/users";
 
 const forgot = defineRoute(
   {
@@ -86,14 +95,15 @@ const reset = defineRoute(
     requireStrongPassword(body.newPassword);
     const { t } = scope.db;
     const { now } = scope;
-    const token = await findLiveResetToken(scope.db, await sha256Hex(body.token), now);
+    // One statement: the token, its user and that user's verified factor count.
+    const token = await findLiveResetTokenWithUser(scope.db, await sha256Hex(body.token), now);
     if (!token) throw new ApiError("invalid_token");
 
     // The second factor is enforced here as at login; without it nothing changes (token not
     // spent). An attempt without one (401 mfa_required) counts against the MFA limits too, so
     // the reset path is no cheaper to probe than mfa/verify.
     let aal: 1 | 2 = 1;
-    if ((await countVerifiedFactors(scope.db, token.userId)) > 0) {
+    if (token.verifiedFactors > 0) {
       const webauthnBinding = resetBinding(token.id);
       await verifySecondFactor(scope, { userId: token.userId, flow: "reset", webauthnBinding }, body);
       aal = 2;
@@ -101,7 +111,7 @@ const reset = defineRoute(
 
     // Of concurrent resets with one token, one spends it.
     if (!(await spendResetToken(scope.db, token.id, now))) throw new ApiError("invalid_token");
-    const found = await findUserById(scope.db, token.userId);
+    const found = token.user;
     if (!found) throw new ApiError("invalid_token");
     // The token came by mail: a completed reset also proves the address.
     const user = { ...found, emailVerifiedAt: found.emailVerifiedAt ?? now };
@@ -139,10 +149,12 @@ const change = defineRoute(
   },
   async (scope, { body }) => {
     requireStrongPassword(body.newPassword);
-    // The current password is always checked, under the password limits.
-    await requireRecentAuthentication(scope, body.currentPassword);
     const { t } = scope.db;
     const { userId, sessionId } = scope.auth;
+    // The current password is always checked, under the password limits; the session's mark
+    // and its event go in the change's batch.
+    const account = await findUserWithPasswordById(scope.db, userId);
+    const stepUp = await checkRecentAuthentication(scope, body.currentPassword, account);
     const passwordHash = await hashPassword(body.newPassword);
     const notice = await prepareNotice(scope, userId, "password_changed");
     const event = await securityEventRow(scope, { type: "auth.password_changed", userId });
@@ -151,6 +163,7 @@ const change = defineRoute(
       revokeOtherSessions(db, t, userId, scope.now, sessionId),
       ...insertSecurityEvents(db, t, [event]),
       insertOutboxMessageToUser(db, t, notice, userId),
+      ...stepUp.statements(db),
     ]);
     return noContent();
   },

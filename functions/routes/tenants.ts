@@ -7,7 +7,13 @@ import { uuidv7 } from "uuidv7";
 import { prepareMessage } from "../auth/mail";
 import { Email } from "../auth/schemas";
 import { requireRecentAuthentication, STEP_UP_ERRORS, stepUpFields } from "../auth/step-up";
-import { MANAGER_ROLES, requireTenantRole, TENANT_ERRORS, type TenantRole } from "../auth/tenant-guard";
+import {
+  admitTenantRole,
+  MANAGER_ROLES,
+  requireTenantRole,
+  TENANT_ERRORS,
+  type TenantRole,
+} from "../auth/tenant-guard";
 import { requireVerifiedEmail } from "../auth/verification";
 import type { AuthedScope } from "../context";
 import { ApiError } from "../http/problems";
@@ -24,10 +30,11 @@ import {
   changeMemberRole,
   deleteMembership,
   findMemberRole,
+  findMembershipForInvite,
+  findMembershipWithMember,
   findTenant,
   insertMembership,
   insertTenant,
-  isMemberEmail,
   listMembers,
   listMemberships,
   lockTenant,
@@ -319,21 +326,24 @@ const removeMember = defineRoute(
   },
   async (scope, { params: { tenantId, userId } }) => {
     const leaving = userId === scope.auth.userId;
-    const callerRole = await requireTenantRole(scope, tenantId, leaving ? undefined : MANAGER_ROLES);
+    // The caller's membership with the member's role: one statement.
+    const found = await findMembershipWithMember(scope.db, tenantId, scope.auth.userId, userId);
+    const callerRole = admitTenantRole(scope, found, leaving ? undefined : MANAGER_ROLES);
     if (!leaving) {
-      const targetRole = await findMemberRole(scope.db, tenantId, userId);
+      const targetRole = found?.memberRole ?? null;
       if (!targetRole) throw new ApiError("not_found", "Not a member.");
       requireAuthorityOver(callerRole, targetRole);
     }
-    if (!(await deleteMembership(scope.db, tenantId, userId))) {
-      await refuseMemberChange(scope, tenantId, userId);
-    }
-    await recordSecurityEvent(scope, {
+    const event = await securityEventRow(scope, {
       type: "tenant.member_removed",
       userId,
       tenantId,
       metadata: { memberUserId: userId, left: leaving },
     });
+    // The removal and its event in one batch.
+    if (!(await deleteMembership(scope.db, tenantId, userId, [event]))) {
+      await refuseMemberChange(scope, tenantId, userId);
+    }
     return noContent();
   },
 );
@@ -350,11 +360,13 @@ const invite = defineRoute(
     errors: [...TENANT_ERRORS, "already_member"],
   },
   async (scope, { params: { tenantId }, body }) => {
-    await requireTenantRole(scope, tenantId, MANAGER_ROLES);
-    const tenant = await admittedTenant(scope, tenantId);
+    // The caller's membership, the tenant and whether the address is a member's: one statement.
+    const found = await findMembershipForInvite(scope.db, tenantId, scope.auth.userId, body.email);
+    admitTenantRole(scope, found, MANAGER_ROLES);
+    const { tenant, emailIsMember } = found!;
     // Tells only the tenant's managers what the member list shows them anyway. Whether the
     // address has an account is never looked up: invitation, message and answer are the same.
-    if (await isMemberEmail(scope.db, tenantId, body.email)) throw new ApiError("already_member");
+    if (emailIsMember) throw new ApiError("already_member");
     const token = generateToken();
     const row = {
       id: uuidv7(),

@@ -19,6 +19,7 @@ import {
 } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Database, Db, Query, Schema } from "../../db/database";
+import { verifiedFactorCount } from "./factors";
 import { insertOutboxMessageToUserIf, type OutboxMessage } from "./outbox";
 import { insertSecurityEventIf, type SecurityEventInsert } from "./security-events";
 import { type SessionRow, sessionOfToken, sessionProjection } from "./sessions";
@@ -136,9 +137,42 @@ export async function isLastOwnerOfSharedTenant(database: Database, userId: stri
 
 /** The live tenants in which `userId` is the only member: deleting the account deletes them. */
 export async function listSoleMemberTenants({ db, t }: Database, userId: string): Promise<string[]> {
+  const rows = await selectSoleMemberTenants(db, t, userId);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * What deleting the account of `userId` needs to know first, in ONE round trip (a batch of two
+ * reads): the live user with its password hash (for the step-up), whether it is the last owner
+ * of a shared tenant, its verified factor count, and the tenants that go with it; null when the
+ * account is gone. The deletion batch decides again, in SQL, against what it finds then.
+ */
+export async function findAccountForDeletion(database: Database, userId: string) {
+  const { t } = database;
+  const u = t.users;
+  const [users, soleTenants] = await database.atomic((db) => [
+    db
+      .select({
+        ...userProjection(t),
+        passwordHash: u.passwordHash,
+        lastOwner: sql<number>`case when ${lastOwnerOfSharedTenant(db, t, userId)} then 1 else 0 end`,
+        verifiedFactors: verifiedFactorCount(t, u.id),
+      })
+      .from(u)
+      .where(and(eq(u.id, userId), isLiveUser(t)))
+      .limit(1),
+    selectSoleMemberTenants(db, t, userId),
+  ]);
+  const [row] = users;
+  if (!row) return null;
+  const { lastOwner, ...user } = row;
+  return { ...user, lastOwner: Number(lastOwner) === 1, soleTenants: soleTenants.map((r) => r.id) };
+}
+
+function selectSoleMemberTenants(db: Db, t: Schema, userId: string) {
   const m = t.tenantMemberships;
   const other = alias(m, "other_member");
-  const rows = await db
+  return db
     .select({ id: m.tenantId })
     .from(m)
     .innerJoin(t.tenantAccounts, eq(t.tenantAccounts.id, m.tenantId))
@@ -154,7 +188,6 @@ export async function listSoleMemberTenants({ db, t }: Database, userId: string)
         ),
       ),
     );
-  return rows.map((r) => r.id);
 }
 
 export interface AccountDeletion {
@@ -166,6 +199,8 @@ export interface AccountDeletion {
   event: SecurityEventInsert;
   /** `tenant.deleted` for each tenant expected to go with the account (written only if it did). */
   tenantEvents: SecurityEventInsert[];
+  /** Statements to run in the same batch whatever it decides (the step-up's mark and event). */
+  also?: (db: Db) => Query[];
 }
 
 /**
@@ -290,6 +325,7 @@ export async function deleteAccount(database: Database, d: AccountDeletion): Pro
           and(eq(a.id, event.tenantId as string), eq(a.deletedAt, now), decided),
         ),
       ),
+      ...(d.also?.(db) ?? []),
     ] as [Query, ...Query[]];
   });
   return (results[2] as unknown[]).length === 1;

@@ -7,10 +7,33 @@
 import { and, asc, desc, eq, gt, isNull, lt, or } from "drizzle-orm";
 import type { Database } from "../../db/database";
 import { consentProjection, consentView } from "./consents";
+import { recoveryCodeStatusOf, selectFactors, selectRecoveryCodeStatus } from "./factors";
 import { preferenceProjection, preferenceView } from "./preferences";
 import { listSecurityEvents, securityEventView } from "./security-events";
 import { sessionProjection } from "./sessions";
 import { type TenantRole, tenantView } from "./tenants";
+import { isLiveUser, userProjection } from "./users";
+
+/**
+ * What an export answers before its pages, in ONE round trip (a batch of reads): the live user
+ * with its password hash (for the step-up), its factors and its recovery-code status; null when
+ * the account is gone.
+ */
+export async function findExportHead(database: Database, userId: string) {
+  const { t } = database;
+  const u = t.users;
+  const [users, factors, recovery] = await database.atomic((db) => [
+    db
+      .select({ ...userProjection(t), passwordHash: u.passwordHash })
+      .from(u)
+      .where(and(eq(u.id, userId), isLiveUser(t)))
+      .limit(1),
+    selectFactors(db, t, userId),
+    selectRecoveryCodeStatus(db, t, userId),
+  ]);
+  const [user] = users;
+  return user ? { user, factors, recovery: recoveryCodeStatusOf(recovery) } : null;
+}
 
 /** Rows per query. */
 export const EXPORT_PAGE_SIZE = 1000;

@@ -4,8 +4,23 @@
  * verified from the start (its credential is in stores/webauthn.ts). Recovery codes exist
  * as one set per user, replaced as a whole, each spent at most once.
  */
-import { and, asc, count, eq, isNull, lt, max, ne, notExists, or, type SQL, sql } from "drizzle-orm";
+import {
+  type AnyColumn,
+  and,
+  asc,
+  count,
+  eq,
+  isNull,
+  lt,
+  max,
+  ne,
+  notExists,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
+import { rowWhere } from "../tenant-data/sql";
 import { lockUser } from "./users";
 
 /** The columns of a factor that answers show. */
@@ -88,10 +103,32 @@ export async function findOwnFactor(
   return row ?? null;
 }
 
+/**
+ * The user's factor `id` (as findOwnFactor) with the user's verified TOTP factors and their
+ * sealed secrets (to check a code with), in ONE round trip (a batch of two reads); null when the
+ * user has no such factor.
+ */
+export async function findOwnFactorWithSecrets(
+  database: Database,
+  userId: string,
+  id: string,
+): Promise<{ factor: FactorRow; secrets: SealedFactor[] } | null> {
+  const { t } = database;
+  const f = t.userMfaMethods;
+  const [factors, secrets] = await database.atomic((db) => [
+    db
+      .select(factorProjection(t))
+      .from(f)
+      .where(and(eq(f.id, id), eq(f.userId, userId))),
+    verifiedFactorSecrets(db, t, userId),
+  ]);
+  const [factor] = factors;
+  return factor ? { factor, secrets: sealedFactors(secrets) } : null;
+}
+
 /** The user's factors, pending ones included, oldest first. */
 export function listFactors({ db, t }: Database, userId: string): Promise<FactorRow[]> {
-  const f = t.userMfaMethods;
-  return db.select(factorProjection(t)).from(f).where(eq(f.userId, userId)).orderBy(asc(f.id));
+  return selectFactors(db, t, userId);
 }
 
 /** The sealed secrets of the user's verified TOTP factors (read live). */
@@ -181,6 +218,63 @@ export function acceptTotpStepWhen(
 }
 
 /**
+ * Runs the statements `writes` builds in ONE batch that also spends TOTP time step `step` of
+ * the verified factor `factorId`: the factor's row lock first, then every write guarded by
+ * `unspent` (the step is still later than the factor's last accepted one, read under the lock),
+ * then the step recorded. True when this batch spent the step; false when it was taken
+ * meanwhile (a replayed code) or the factor is gone, and then nothing was written.
+ */
+export async function spendTotpStepWith(
+  database: Database,
+  match: { factorId: string; step: number },
+  now: Date,
+  writes: (db: Db, unspent: SQL) => Query[],
+): Promise<boolean> {
+  const { t } = database;
+  const unspent = stepIsUnspent(t, match.factorId, match.step);
+  const [locked] = await database.atomic((db) => [
+    lockFactor(db, t, match.factorId),
+    ...writes(db, unspent),
+    acceptTotpStepWhen(db, t, match.factorId, match.step, now, unspent),
+  ]);
+  const [factor] = locked;
+  return factor !== undefined && (factor.lastUsedStep == null || factor.lastUsedStep < match.step);
+}
+
+/**
+ * replaceRecoveryCodes guarded by `when` (each statement writes only while it holds), for a
+ * batch whose writes depend on a check made in the batch (spendTotpStepWith).
+ */
+export function replaceRecoveryCodesWhen(
+  db: Db,
+  t: Schema,
+  userId: string,
+  rows: RecoveryCodeInsert[],
+  when: SQL,
+): Query[] {
+  const r = t.userRecoveryCodes;
+  const u = t.users;
+  return [
+    db.delete(r).where(and(eq(r.userId, userId), when)),
+    ...rows.map((row) => db.insert(r).select(rowWhere(r, row, u, and(eq(u.id, userId), when)))),
+  ];
+}
+
+/** deleteFactor guarded by `when` (for a batch, see replaceRecoveryCodesWhen). */
+export function deleteFactorWhen(db: Db, t: Schema, userId: string, factorId: string, when: SQL): Query[] {
+  const f = t.userMfaMethods;
+  const r = t.userRecoveryCodes;
+  const otherVerified = db
+    .select({ id: f.id })
+    .from(f)
+    .where(and(eq(f.userId, userId), eq(f.status, "verified"), ne(f.id, factorId)));
+  return [
+    db.delete(r).where(and(eq(r.userId, userId), notExists(otherVerified), when)),
+    db.delete(f).where(and(eq(f.id, factorId), eq(f.userId, userId), when)),
+  ];
+}
+
+/**
  * Moves the user's factor from pending to verified. A compare-and-set: of two requests
  * confirming one factor, or a confirm racing the factor's removal, at most one gets true.
  */
@@ -253,16 +347,42 @@ export async function spendRecoveryCode({ db, t }: Database, userId: string, cod
 
 /** How many of the user's recovery codes are unused, and when the set was made (null: no set). */
 export async function recoveryCodeStatus({ db, t }: Database, userId: string) {
+  return recoveryCodeStatusOf(await selectRecoveryCodeStatus(db, t, userId));
+}
+
+/**
+ * The set's creation time and its unused codes, as ONE query (for a batch too); map the rows
+ * with `recoveryCodeStatusOf`.
+ */
+export function selectRecoveryCodeStatus(db: Db, t: Schema, userId: string) {
   const r = t.userRecoveryCodes;
-  const [set] = await db
-    .select({ createdAt: max(r.createdAt) })
+  return db
+    .select({
+      createdAt: max(r.createdAt),
+      left: sql<number>`coalesce(sum(case when ${r.usedAt} is null then 1 else 0 end), 0)`,
+    })
     .from(r)
     .where(eq(r.userId, userId));
-  const [left] = await db
-    .select({ n: count() })
-    .from(r)
-    .where(and(eq(r.userId, userId), isNull(r.usedAt)));
+}
+
+/** The answer of `selectRecoveryCodeStatus`: how many codes are left and when the set was made. */
+export function recoveryCodeStatusOf(rows: { createdAt: unknown; left: unknown }[]) {
+  const [set] = rows;
   // max() comes back raw (a timestamp string or epoch milliseconds, per dialect), not mapped to a Date.
-  const createdAt = set?.createdAt ? new Date(set.createdAt as unknown as string | number | Date) : null;
-  return { remaining: Number(left?.n ?? 0), createdAt };
+  const createdAt = set?.createdAt ? new Date(set.createdAt as string | number | Date) : null;
+  return { remaining: Number(set?.left ?? 0), createdAt };
+}
+
+/** The verified factors of `userId`, counted (a scalar subquery for a read of the user row). */
+export function verifiedFactorCount(t: Schema, userId: SQL | AnyColumn) {
+  const f = t.userMfaMethods;
+  return sql<number>`(select count(*) from ${f} where ${and(eq(f.userId, userId), eq(f.status, "verified"))})`.mapWith(
+    Number,
+  );
+}
+
+/** The user's factors, pending ones included, oldest first, as a query for a batch. */
+export function selectFactors(db: Db, t: Schema, userId: string) {
+  const f = t.userMfaMethods;
+  return db.select(factorProjection(t)).from(f).where(eq(f.userId, userId)).orderBy(asc(f.id));
 }

@@ -10,7 +10,8 @@ import { and, asc, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { rowWhere } from "../tenant-data/sql";
 import { insertSecurityEventIf, type SecurityEventInsert } from "./security-events";
-import { lockTenant } from "./tenants";
+import { lockTenant, selectMemberRole, selectTenant, type TenantRole, type TenantRow } from "./tenants";
+import { selectUser, type UserRow } from "./users";
 
 export type InvitationRole = "admin" | "member";
 
@@ -117,6 +118,28 @@ export async function findLiveInvitation(
   return row ?? null;
 }
 
+/**
+ * findLiveInvitation with the live user `userId` (null when the account is gone), in ONE round
+ * trip (a batch of two reads).
+ */
+export async function findLiveInvitationWithUser(
+  database: Database,
+  tokenHash: string,
+  now: Date,
+  userId: string,
+): Promise<{ invitation: (InvitationRow & { tenantId: string }) | null; user: UserRow | null }> {
+  const { t } = database;
+  const [invitations, users] = await database.atomic((db) => [
+    db
+      .select({ ...invitationProjection(t), tenantId: t.tenantInvitations.tenantId })
+      .from(t.tenantInvitations)
+      .where(live(t, tokenHash, now))
+      .limit(1),
+    selectUser(db, t, userId),
+  ]);
+  return { invitation: invitations[0] ?? null, user: users[0] ?? null };
+}
+
 /** "This token's invitation is pending, unexpired, and of a tenant that is not deleted." */
 function live(t: Schema, tokenHash: string, now: Date): SQL {
   const i = t.tenantInvitations;
@@ -133,7 +156,7 @@ function live(t: Schema, tokenHash: string, now: Date): SQL {
  * the events (member_added only when the user is not a member yet) and the membership are
  * written from the invitation row while it is there, then the row is deleted. Of racing accepts
  * the lock lets one batch find the row; the others find none and write nothing. Returns whether
- * this call spent it.
+ * this call spent it, with the tenant and the user's role as the batch leaves them.
  */
 export async function acceptInvitation(
   database: Database,
@@ -145,7 +168,7 @@ export async function acceptInvitation(
     accepted: SecurityEventInsert;
     memberAdded: SecurityEventInsert;
   },
-): Promise<boolean> {
+): Promise<{ spent: boolean; tenant: TenantRow | null; role: TenantRole | null }> {
   const { t } = database;
   const i = t.tenantInvitations;
   const m = t.tenantMemberships;
@@ -169,7 +192,12 @@ export async function acceptInvitation(
       .select(rowWhere(m, membership, i, pending))
       .onConflictDoNothing(),
     db.delete(i).where(pending).returning({ id: i.id }),
+    // What the answer shows, as the batch leaves it (same round trip).
+    selectTenant(db, t, a.tenantId),
+    selectMemberRole(db, t, a.tenantId, a.userId),
   ]);
-  // The delete is last (the events before it are one statement or more: webhook deliveries).
-  return (results[results.length - 1] as unknown[]).length === 1;
+  // The delete and the two reads are last (the events before them are one statement or more:
+  // webhook deliveries).
+  const [deleted, tenants, roles] = results.slice(-3) as [unknown[], TenantRow[], { role: TenantRole }[]];
+  return { spent: deleted.length === 1, tenant: tenants[0] ?? null, role: roles[0]?.role ?? null };
 }

@@ -5,7 +5,8 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { rowWhere } from "../tenant-data/sql";
-import { isLiveUser, setPasswordHash } from "./users";
+import { verifiedFactorCount } from "./factors";
+import { isLiveUser, setPasswordHash, userProjection } from "./users";
 
 export type ResetTokenInsert = Schema["passwordResetTokens"]["$inferInsert"];
 
@@ -26,6 +27,27 @@ export async function findLiveResetToken({ db, t }: Database, tokenHash: string,
   const [row] = await db
     .select({ id: r.id, userId: r.userId })
     .from(r)
+    .where(and(eq(r.tokenHash, tokenHash), isNull(r.usedAt), gt(r.expiresAt, now)))
+    .limit(1);
+  return row ?? null;
+}
+
+/**
+ * The live token with this hash (its id and user) with, in the same statement, its live user
+ * and that user's verified factor count (user null when the account is gone), or null.
+ */
+export async function findLiveResetTokenWithUser({ db, t }: Database, tokenHash: string, now: Date) {
+  const r = t.passwordResetTokens;
+  const u = t.users;
+  const [row] = await db
+    .select({
+      id: r.id,
+      userId: r.userId,
+      user: userProjection(t),
+      verifiedFactors: verifiedFactorCount(t, r.userId),
+    })
+    .from(r)
+    .leftJoin(u, and(eq(u.id, r.userId), isLiveUser(t)))
     .where(and(eq(r.tokenHash, tokenHash), isNull(r.usedAt), gt(r.expiresAt, now)))
     .limit(1);
   return row ?? null;

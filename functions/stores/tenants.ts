@@ -1,6 +1,8 @@
 /** Tenants and their memberships. */
-import { and, asc, eq, inArray, isNull, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, exists, inArray, isNull, ne, or, type SQL, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import type { Database, Db, Query, Schema } from "../../db/database";
+import { insertSecurityEventIf, type SecurityEventInsert } from "./security-events";
 
 export type TenantRole = "owner" | "admin" | "member";
 
@@ -27,13 +29,18 @@ export async function findMemberRole(
   tenantId: string,
   userId: string,
 ): Promise<TenantRole | null> {
+  const [row] = await selectMemberRole(db, t, tenantId, userId);
+  return row?.role ?? null;
+}
+
+/** findMemberRole as a query for a batch. */
+export function selectMemberRole(db: Db, t: Schema, tenantId: string, userId: string) {
   const m = t.tenantMemberships;
-  const [row] = await db
+  return db
     .select({ role: m.role })
     .from(m)
     .where(and(eq(m.tenantId, tenantId), eq(m.userId, userId)))
     .limit(1);
-  return row?.role ?? null;
 }
 
 /** `userId`'s role in a live (not deleted) `tenantId` with the tenant's MFA policy, or null; one statement. */
@@ -53,15 +60,84 @@ export async function findMembership(
   return row ?? null;
 }
 
+/**
+ * `callerId`'s membership (as findMembership) with the role of `memberId` in the same tenant
+ * (null when not a member), in ONE statement; null when the caller is no member of the live tenant.
+ */
+export async function findMembershipWithMember(
+  { db, t }: Database,
+  tenantId: string,
+  callerId: string,
+  memberId: string,
+): Promise<{ role: TenantRole; requireMfa: boolean; memberRole: TenantRole | null } | null> {
+  const m = t.tenantMemberships;
+  const a = t.tenantAccounts;
+  const member = alias(m, "member");
+  const [row] = await db
+    .select({
+      role: m.role,
+      requireMfa: a.requireMfa,
+      memberRole: sql<TenantRole | null>`(${db
+        .select({ role: member.role })
+        .from(member)
+        .where(and(eq(member.tenantId, tenantId), eq(member.userId, memberId)))})`,
+    })
+    .from(m)
+    .innerJoin(a, eq(a.id, m.tenantId))
+    .where(and(eq(m.tenantId, tenantId), eq(m.userId, callerId), isNull(a.deletedAt)))
+    .limit(1);
+  return row ?? null;
+}
+
+/**
+ * What inviting `email` needs, in ONE statement: `callerId`'s membership in the live tenant (as
+ * findMembership), the tenant, and whether a member of it has that address; null when the caller
+ * is no member of the live tenant.
+ */
+export async function findMembershipForInvite(
+  { db, t }: Database,
+  tenantId: string,
+  callerId: string,
+  email: string,
+) {
+  const m = t.tenantMemberships;
+  const a = t.tenantAccounts;
+  const member = alias(m, "member");
+  const u = t.users;
+  const [row] = await db
+    .select({
+      role: m.role,
+      requireMfa: a.requireMfa,
+      tenant: tenantProjection(t),
+      emailIsMember: sql<number>`case when ${exists(
+        db
+          .select({ one: sql`1` })
+          .from(member)
+          .innerJoin(u, eq(u.id, member.userId))
+          .where(and(eq(member.tenantId, tenantId), eq(u.email, email))),
+      )} then 1 else 0 end`,
+    })
+    .from(m)
+    .innerJoin(a, eq(a.id, m.tenantId))
+    .where(and(eq(m.tenantId, tenantId), eq(m.userId, callerId), isNull(a.deletedAt)))
+    .limit(1);
+  return row ? { ...row, emailIsMember: Number(row.emailIsMember) === 1 } : null;
+}
+
 /** The live (not deleted) tenant `tenantId`, or null. */
 export async function findTenant({ db, t }: Database, tenantId: string): Promise<TenantRow | null> {
+  const [row] = await selectTenant(db, t, tenantId);
+  return row ?? null;
+}
+
+/** findTenant as a query for a batch. */
+export function selectTenant(db: Db, t: Schema, tenantId: string) {
   const a = t.tenantAccounts;
-  const [row] = await db
+  return db
     .select(tenantProjection(t))
     .from(a)
     .where(and(eq(a.id, tenantId), isNull(a.deletedAt)))
     .limit(1);
-  return row ?? null;
 }
 
 /**
@@ -259,22 +335,22 @@ export async function deleteMembership(
   database: Database,
   tenantId: string,
   userId: string,
+  events: SecurityEventInsert[] = [],
 ): Promise<boolean> {
   const { t } = database;
   const m = t.tenantMemberships;
+  const removable = and(
+    eq(m.tenantId, tenantId),
+    eq(m.userId, userId),
+    or(ne(m.role, "owner"), anotherOwner(t, tenantId, userId)),
+  );
   // After the tenant row's lock, so two owners removing each other serialize (see lockTenant).
-  const [, removed] = await database.atomic((db) => [
+  // The events go in before the DELETE, written only when the row it removes is there (under the
+  // lock the DELETE then removes it): the removal and its events land together or not at all.
+  const results = await database.atomic((db) => [
     lockTenant(db, t, tenantId),
-    db
-      .delete(m)
-      .where(
-        and(
-          eq(m.tenantId, tenantId),
-          eq(m.userId, userId),
-          or(ne(m.role, "owner"), anotherOwner(t, tenantId, userId)),
-        ),
-      )
-      .returning({ userId: m.userId }),
+    ...events.flatMap((event) => insertSecurityEventIf(db, t, event, m, removable)),
+    db.delete(m).where(removable).returning({ userId: m.userId }),
   ]);
-  return removed.length === 1;
+  return (results[results.length - 1] as unknown[]).length === 1;
 }

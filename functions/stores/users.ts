@@ -1,5 +1,6 @@
 /** Users: accounts and their password hashes. */
-import { and, eq, isNull, notExists, type SQL, sql } from "drizzle-orm";
+import { and, eq, exists, isNull, notExists, type SQL, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { isUniqueViolation } from "../../db/dialect";
 
@@ -112,6 +113,35 @@ export async function findUserWithPasswordById(
     .where(and(eq(t.users.id, id), isLiveUser(t)))
     .limit(1);
   return user ?? null;
+}
+
+/**
+ * The live user by id with its password hash (for a step-up) and whether another live account
+ * holds `email`, in ONE statement (a scalar subquery), or null.
+ */
+export async function findUserForEmailChange(
+  { db, t }: Database,
+  id: string,
+  email: string,
+): Promise<(UserRow & { passwordHash: string; emailTaken: boolean }) | null> {
+  const other = alias(t.users, "other_user");
+  const [row] = await db
+    .select({
+      ...userProjection(t),
+      passwordHash: t.users.passwordHash,
+      taken: sql<number>`case when ${exists(
+        db
+          .select({ one: sql`1` })
+          .from(other)
+          .where(and(eq(other.email, email), isNull(other.deletedAt))),
+      )} then 1 else 0 end`,
+    })
+    .from(t.users)
+    .where(and(eq(t.users.id, id), isLiveUser(t)))
+    .limit(1);
+  if (!row) return null;
+  const { taken, ...user } = row;
+  return { ...user, emailTaken: Number(taken) === 1 };
 }
 
 /** The id of the user with this (normalised) email, or null. */
