@@ -32,9 +32,9 @@ async function redisVersion(): Promise<string> {
   }
 }
 
-/** The short commit checked out in `dir`, marked when the work tree has uncommitted changes. */
+/** The short commit checked out in `dir`, marked when tracked files have uncommitted changes (a symlinked node_modules is not one). */
 export function gitCommit(dir = "."): string {
-  const status = sh("git", ["-C", dir, "status", "--porcelain"]);
+  const status = sh("git", ["-C", dir, "status", "--porcelain", "--untracked-files=no"]);
   return `${sh("git", ["-C", dir, "rev-parse", "--short", "HEAD"])}${status ? " (with uncommitted changes)" : ""}`;
 }
 
