@@ -7,7 +7,8 @@
  * BENCH_WAN_MS (WAN mode): both stand-ins delay every message by that many ms each way (see
  * test/support/pg-relay.ts and upstash-bridge.ts). `GET wireUrl` answers what went over the
  * wire: the relay's and the bridge's counters and, in WAN mode, the time (ms since the epoch,
- * sub-millisecond) each turn started, so the bench can tell which turns a request waited for.
+ * sub-millisecond) each turn started, so the bench can tell which turns a request waited for;
+ * `GET wireUrl?clock` answers the sidecar's clock alone.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -34,14 +35,19 @@ export interface WireReport {
   bridge: ReturnType<typeof bridge.wire>;
   /** Turn start times since the previous report (the lists are emptied by each GET). */
   turnsAt: { db: number[]; limiter: number[] };
+  /** The sidecar's clock when it answered: the bench measures the offset to its own with it. */
+  now: number;
 }
 
-const wireServer = createServer((_req, res) => {
+const wireServer = createServer((req, res) => {
+  // `?clock`: the time only (the bench probes the clocks' offset without emptying the lists).
+  if (req.url?.endsWith("?clock")) return res.end(JSON.stringify({ now: epochMs() }));
   const report: WireReport = {
     delayMs,
     relay: relay.wire(),
     bridge: bridge.wire(),
     turnsAt: { db: turnsAt.db.splice(0), limiter: turnsAt.limiter.splice(0) },
+    now: epochMs(),
   };
   res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(report));
 });

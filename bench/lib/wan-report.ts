@@ -89,6 +89,17 @@ Wire turns are counted by the sidecar at 1 connection and given to the request t
 (a turn the response waited for started at least one round trip before the response ended);
 "after the response" are the turns of the after-response work (session touch, limiter refund),
 which the client does not wait for. "—": the server does not log that number.
+Requests per count of turns waited for (db + limiter), 1 connection: ${l.runs
+    .filter((run) => run.wire)
+    .map(
+      (run) =>
+        `${run.endpoint} ${Object.entries(run.wire!.distribution)
+          .map(([turns, n]) => `${turns} ×${n}`)
+          .join(", ")}`,
+    )
+    .join(
+      "; ",
+    )}. New connections during these runs: relay ${l.runs.reduce((n, run) => n + (run.wire?.relayConnections ?? 0), 0)}, bridge ${l.runs.reduce((n, run) => n + (run.wire?.bridgeConnections ?? 0), 0)}.
 `;
 }
 

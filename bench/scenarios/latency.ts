@@ -44,6 +44,8 @@ export interface WireTurns {
   /** New connections opened to the relay and to the bridge during the run (0 once warm). */
   relayConnections: number;
   bridgeConnections: number;
+  /** How many requests had each "db + limiter" count of turns the response waited for. */
+  distribution: Record<string, number>;
 }
 
 export interface LatencyRun {
@@ -105,23 +107,49 @@ async function drive(
   return samples.sort((a, b) => a.start - b.start);
 }
 
-async function readWire(wireUrl: string): Promise<WireReport> {
-  const res = await fetch(wireUrl);
-  return (await res.json()) as WireReport;
+type Wire = WireReport & { offsetMs: number };
+
+/**
+ * How far the sidecar's clock is ahead of ours (two processes' performance.timeOrigin may differ
+ * by milliseconds): its time against the middle of our request, from the quickest of a few
+ * probes (a slow answer, the sidecar or the machine busy, would blur the middle).
+ */
+async function clockOffset(wireUrl: string): Promise<number> {
+  let best = { spanMs: Number.POSITIVE_INFINITY, offsetMs: 0 };
+  for (let i = 0; i < 7; i++) {
+    const sent = epochMs();
+    const { now } = (await (await fetch(`${wireUrl}?clock`)).json()) as { now: number };
+    const received = epochMs();
+    if (received - sent < best.spanMs)
+      best = { spanMs: received - sent, offsetMs: now - (sent + received) / 2 };
+  }
+  return best.offsetMs;
+}
+
+/** The sidecar's counters and turn times (emptying its lists), and its clock's offset. */
+async function readWire(wireUrl: string): Promise<Wire> {
+  const report = (await (await fetch(wireUrl)).json()) as WireReport;
+  return { ...report, offsetMs: await clockOffset(wireUrl) };
 }
 
 /** Gives each turn to the request it belongs to (see the file's comment); averages per request. */
-function attribute(samples: Sample[], report: WireReport, before: WireReport, gapMs: number): WireTurns {
+function attribute(samples: Sample[], report: Wire, before: Wire, gapMs: number): WireTurns {
   const oneWay = report.delayMs;
+  const offset = (report.offsetMs + before.offsetMs) / 2;
   const sums = { db: 0, limiter: 0, dbAfter: 0, limiterAfter: 0 };
-  const within = (list: number[], from: number, to: number) => list.filter((t) => t >= from && t < to).length;
+  const distribution: Record<string, number> = {};
+  const within = (list: number[], from: number, to: number) =>
+    list.filter((t) => t - offset >= from && t - offset < to).length;
   samples.forEach((s, i) => {
     const cut = s.end - oneWay;
     const until = Math.min(samples[i + 1]?.start ?? Number.POSITIVE_INFINITY, s.end + gapMs);
-    sums.db += within(report.turnsAt.db, s.start, cut);
-    sums.limiter += within(report.turnsAt.limiter, s.start, cut);
+    const db = within(report.turnsAt.db, s.start, cut);
+    const limiter = within(report.turnsAt.limiter, s.start, cut);
+    sums.db += db;
+    sums.limiter += limiter;
     sums.dbAfter += within(report.turnsAt.db, cut, until);
     sums.limiterAfter += within(report.turnsAt.limiter, cut, until);
+    distribution[`${db} + ${limiter}`] = (distribution[`${db} + ${limiter}`] ?? 0) + 1;
   });
   const n = Math.max(1, samples.length);
   return {
@@ -131,6 +159,7 @@ function attribute(samples: Sample[], report: WireReport, before: WireReport, ga
     limiterAfter: round2(sums.limiterAfter / n),
     relayConnections: report.relay.connections - before.relay.connections,
     bridgeConnections: report.bridge.connections - before.bridge.connections,
+    distribution,
   };
 }
 
