@@ -95,11 +95,13 @@ Requests per count of turns waited for (db + limiter), 1 connection: ${l.runs
       (run) =>
         `${run.endpoint} ${Object.entries(run.wire!.distribution)
           .map(([turns, n]) => `${turns} ×${n}`)
-          .join(", ")}`,
+          .join(
+            ", ",
+          )}${run.wire!.unattributed ? ` (${run.wire!.unattributed} turns outside every request)` : ""}`,
     )
     .join(
       "; ",
-    )}. New connections during these runs: relay ${l.runs.reduce((n, run) => n + (run.wire?.relayConnections ?? 0), 0)}, bridge ${l.runs.reduce((n, run) => n + (run.wire?.bridgeConnections ?? 0), 0)}.
+    )}. Sidecar clock offset ${l.clockOffsetMs} ms (±${Math.round(l.clockSpanMs * 50) / 100}). New connections during these runs: relay ${l.runs.reduce((n, run) => n + (run.wire?.relayConnections ?? 0), 0)}, bridge ${l.runs.reduce((n, run) => n + (run.wire?.bridgeConnections ?? 0), 0)}.
 `;
 }
 

@@ -46,6 +46,8 @@ export interface WireTurns {
   bridgeConnections: number;
   /** How many requests had each "db + limiter" count of turns the response waited for. */
   distribution: Record<string, number>;
+  /** Turns in no request's window (should be 0: a check on the attribution). */
+  unattributed: number;
 }
 
 export interface LatencyRun {
@@ -67,6 +69,9 @@ export interface LatencyRun {
 export interface LatencyResults {
   delayMs: number;
   rttMs: number;
+  /** The sidecar's clock minus ours, known to within half of `clockSpanMs` (the turn times are corrected by it). */
+  clockOffsetMs: number;
+  clockSpanMs: number;
   runs: LatencyRun[];
 }
 
@@ -107,35 +112,49 @@ async function drive(
   return samples.sort((a, b) => a.start - b.start);
 }
 
-type Wire = WireReport & { offsetMs: number };
-
 /**
- * How far the sidecar's clock is ahead of ours (two processes' performance.timeOrigin may differ
- * by milliseconds): its time against the middle of our request, from the quickest of a few
- * probes (a slow answer, the sidecar or the machine busy, would blur the middle).
+ * How far the sidecar's clock is ahead of ours. Both processes read one monotonic clock from
+ * their own origin (performance.timeOrigin, taken at start-up), so the offset is a constant of the
+ * pair, up to milliseconds when a process was preempted while starting. Each probe compares the
+ * sidecar's time with the middle of our request to it; the quickest probe so far is the most
+ * exact one (a slow answer, on a busy machine, blurs the middle), and it is kept for the run.
  */
-async function clockOffset(wireUrl: string): Promise<number> {
+function sidecarClock(wireUrl: string) {
   let best = { spanMs: Number.POSITIVE_INFINITY, offsetMs: 0 };
-  for (let i = 0; i < 7; i++) {
-    const sent = epochMs();
-    const { now } = (await (await fetch(`${wireUrl}?clock`)).json()) as { now: number };
-    const received = epochMs();
-    if (received - sent < best.spanMs)
-      best = { spanMs: received - sent, offsetMs: now - (sent + received) / 2 };
-  }
-  return best.offsetMs;
+  return {
+    async probe(times = 10) {
+      for (let i = 0; i < times; i++) {
+        const sent = epochMs();
+        const { now } = (await (await fetch(`${wireUrl}?clock`)).json()) as { now: number };
+        const received = epochMs();
+        if (received - sent < best.spanMs)
+          best = { spanMs: received - sent, offsetMs: now - (sent + received) / 2 };
+      }
+    },
+    get offsetMs() {
+      return best.offsetMs;
+    },
+    /** The offset is known to within half of this. */
+    get spanMs() {
+      return best.spanMs;
+    },
+  };
 }
 
-/** The sidecar's counters and turn times (emptying its lists), and its clock's offset. */
-async function readWire(wireUrl: string): Promise<Wire> {
-  const report = (await (await fetch(wireUrl)).json()) as WireReport;
-  return { ...report, offsetMs: await clockOffset(wireUrl) };
+/** The sidecar's counters and turn times (emptying its lists). */
+async function readWire(wireUrl: string): Promise<WireReport> {
+  return (await (await fetch(wireUrl)).json()) as WireReport;
 }
 
 /** Gives each turn to the request it belongs to (see the file's comment); averages per request. */
-function attribute(samples: Sample[], report: Wire, before: Wire, gapMs: number): WireTurns {
+function attribute(
+  samples: Sample[],
+  report: WireReport,
+  before: WireReport,
+  gapMs: number,
+  offset: number,
+): WireTurns {
   const oneWay = report.delayMs;
-  const offset = (report.offsetMs + before.offsetMs) / 2;
   const sums = { db: 0, limiter: 0, dbAfter: 0, limiterAfter: 0 };
   const distribution: Record<string, number> = {};
   const within = (list: number[], from: number, to: number) =>
@@ -160,6 +179,13 @@ function attribute(samples: Sample[], report: Wire, before: Wire, gapMs: number)
     relayConnections: report.relay.connections - before.relay.connections,
     bridgeConnections: report.bridge.connections - before.bridge.connections,
     distribution,
+    unattributed:
+      report.turnsAt.db.length +
+      report.turnsAt.limiter.length -
+      sums.db -
+      sums.limiter -
+      sums.dbAfter -
+      sums.limiterAfter,
   };
 }
 
@@ -171,6 +197,8 @@ export async function latencyScenario(
   say: (msg: string) => void,
 ): Promise<LatencyResults> {
   const { delayMs } = await readWire(wireUrl);
+  const clock = sidecarClock(wireUrl);
+  await clock.probe(50);
   const rttMs = 2 * delayMs;
   // After a response: the session touch or limiter refund it started is over after a few round trips.
   const gapMs = 2 * rttMs + 20;
@@ -190,6 +218,7 @@ export async function latencyScenario(
     await sleep(gapMs);
     const perRoute = await log.mark();
     const wireAfter = await readWire(wireUrl);
+    await clock.probe();
     const status: Record<string, number> = {};
     for (const s of samples) status[s.status] = (status[s.status] ?? 0) + 1;
     const latencyMs = percentiles(samples.map((s) => s.end - s.start));
@@ -204,7 +233,7 @@ export async function latencyScenario(
       perRoute,
     };
     if (connections === 1) {
-      const wire = attribute(samples, wireAfter, wireBefore, gapMs);
+      const wire = attribute(samples, wireAfter, wireBefore, gapMs, clock.offsetMs);
       const roundTrips = round2(wire.db + wire.limiter);
       const roundTripsMs = round1(roundTrips * rttMs);
       result.wire = wire;
@@ -273,5 +302,5 @@ export async function latencyScenario(
   await sleep(waitMs);
   for (const c of [1, 4] as const)
     await run("POST /v1/auth/mfa/verify", c, warm[c], settings.users, verify(sets[c]));
-  return { delayMs, rttMs, runs };
+  return { delayMs, rttMs, clockOffsetMs: round2(clock.offsetMs), clockSpanMs: round2(clock.spanMs), runs };
 }
