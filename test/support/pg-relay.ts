@@ -27,7 +27,8 @@ export interface RelayWire {
   /**
    * Turns over all connections together: a client message that follows an answer (or is the
    * first). Messages sent before any answer came back (pipelined, or on two connections at once)
-   * are one turn. With one request at a time this is the number of database round trips.
+   * are one turn; a Terminate is none. With one request at a time this is the number of database
+   * round trips.
    */
   turns: number;
 }
@@ -48,6 +49,11 @@ export interface PgRelayOptions {
   onTurn?: () => void;
   /** Clock and timers for the delay (tests inject fake ones). */
   scheduler?: Scheduler;
+}
+
+/** Postgres' Terminate message alone: 'X' and the length 4. */
+function isTerminate(data: Buffer): boolean {
+  return data.length === 5 && data[0] === 0x58 && data.readInt32BE(1) === 4;
 }
 
 export async function startPgRelay(
@@ -90,6 +96,9 @@ export async function startPgRelay(
     const toClient = delayLine<Buffer | null>(delayMs, (data) => (data ? ws.send(data) : end()), scheduler);
     ws.on("message", (data: Buffer) => {
       wire.messagesIn++;
+      // A Terminate (a pool closing an idle connection) expects no answer: no turn, and it must
+      // not hide the next one behind an answer that never comes.
+      if (isTerminate(data)) return toServer.push(data);
       if (answeredSinceLastMessage) {
         wire.turns++;
         opts.onTurn?.();

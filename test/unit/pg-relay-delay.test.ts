@@ -166,5 +166,14 @@ describe("startPgRelay with delayMs", () => {
     clock.advance(DELAY);
     await vi.waitFor(() => expect(answers).toEqual(["a", "b", "c"]));
     expect(received.join("")).toBe("abc"); // each message delivered once
+
+    // A Terminate gets no answer: it is no turn, and the next message after it still is one.
+    const terminate = Buffer.from([0x58, 0, 0, 0, 4]);
+    client.send(terminate);
+    await vi.waitFor(() => expect(relay!.wire().messagesIn).toBe(4));
+    expect(relay.wire().turns).toBe(2);
+    client.send("d");
+    await vi.waitFor(() => expect(relay!.wire().messagesIn).toBe(5));
+    expect(relay.wire().turns).toBe(3);
   });
 });
