@@ -32,9 +32,14 @@ async function redisVersion(): Promise<string> {
   }
 }
 
+/** The short commit checked out in `dir`, marked when tracked files have uncommitted changes (a symlinked node_modules is not one). */
+export function gitCommit(dir = "."): string {
+  const status = sh("git", ["-C", dir, "status", "--porcelain", "--untracked-files=no"]);
+  return `${sh("git", ["-C", dir, "rev-parse", "--short", "HEAD"])}${status ? " (with uncommitted changes)" : ""}`;
+}
+
 export async function describeMachine(): Promise<Machine> {
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
-  const status = sh("git", ["status", "--porcelain"]);
   return {
     nproc: sh("nproc", []),
     memory: sh("free", ["-h"]),
@@ -54,6 +59,6 @@ export async function describeMachine(): Promise<Machine> {
     ]),
     pgbench: pgbenchVersion(),
     redis: await redisVersion(),
-    commit: `${sh("git", ["rev-parse", "--short", "HEAD"])}${status ? " (with uncommitted changes)" : ""}`,
+    commit: gitCommit(),
   };
 }

@@ -21,7 +21,7 @@ export interface BenchResults {
   workers: WorkersResults;
 }
 
-const table = (head: string[], rows: (string | number)[][]) =>
+export const table = (head: string[], rows: (string | number)[][]) =>
   [
     `| ${head.join(" | ")} |`,
     `| ${head.map(() => "---").join(" | ")} |`,
@@ -63,8 +63,8 @@ const routeRows = (scenario: string, routes: RouteStats[]) =>
     r.status,
     r.requests,
     r.statementsPerRequest,
-    r.roundTripsPerRequest,
-    r.limiterRoundTripsPerRequest,
+    r.roundTripsPerRequest ?? "—",
+    r.limiterRoundTripsPerRequest ?? "—",
     r.rateLimitCallsPerRequest,
   ]);
 

@@ -15,10 +15,10 @@ export interface RouteStats {
   status: number;
   requests: number;
   statementsPerRequest: number;
-  /** Database round trips the response waited for (an atomic batch is one). */
-  roundTripsPerRequest: number;
-  /** Rate-limit store round trips the response waited for. */
-  limiterRoundTripsPerRequest: number;
+  /** Database round trips the response waited for (an atomic batch is one); null when the server does not log them (older commits). */
+  roundTripsPerRequest: number | null;
+  /** Rate-limit store round trips the response waited for; null when not logged. */
+  limiterRoundTripsPerRequest: number | null;
   rateLimitCallsPerRequest: number;
 }
 
@@ -28,6 +28,8 @@ interface Sum {
   roundTrips: number;
   limiterRoundTrips: number;
   rateLimitCalls: number;
+  /** Lines that carried `roundTrips` (older servers do not log it). */
+  withRoundTrips: number;
 }
 
 export interface RequestLog {
@@ -55,8 +57,10 @@ export function followRequestLog(server: ChildScript, baseUrl: string): RequestL
       roundTrips: 0,
       limiterRoundTrips: 0,
       rateLimitCalls: 0,
+      withRoundTrips: 0,
     };
     sum.requests += 1;
+    if (line.roundTrips !== undefined) sum.withRoundTrips += 1;
     sum.statements += Number(line.statements ?? 0);
     sum.roundTrips += Number(line.roundTrips ?? 0);
     sum.limiterRoundTrips += Number(line.limiterRoundTrips ?? 0);
@@ -84,8 +88,8 @@ export function followRequestLog(server: ChildScript, baseUrl: string): RequestL
           status: Number(status),
           requests: s.requests,
           statementsPerRequest: round2(s.statements / s.requests),
-          roundTripsPerRequest: round2(s.roundTrips / s.requests),
-          limiterRoundTripsPerRequest: round2(s.limiterRoundTrips / s.requests),
+          roundTripsPerRequest: s.withRoundTrips ? round2(s.roundTrips / s.requests) : null,
+          limiterRoundTripsPerRequest: s.withRoundTrips ? round2(s.limiterRoundTrips / s.requests) : null,
           rateLimitCallsPerRequest: round2(s.rateLimitCalls / s.requests),
         };
       });

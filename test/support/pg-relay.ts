@@ -3,172 +3,135 @@
  * WebSocket, as in production) can reach the local Postgres. Only the configured target is
  * ever dialled, whatever address the client asks for.
  *
- * It also counts each connection's round trips on the wire, the connection's set-up included:
- * the WebSocket upgrade is one (an HTTP request and its 101), then every flight of client bytes
- * the server answers is one (bytes the client sends before the answer belong to the same flight;
- * a flight never answered, such as the final Terminate, is none). Flights before the server's
- * first ReadyForQuery are the Postgres start-up (one with trust authentication, more with a
- * password exchange); the rest are the connection's queries. The database comes from the
- * start-up message (plain text: no TLS inside the relay), so counts can be read per database.
+ * With `delayMs` (the WAN mode of `npm run bench`) the relay plays a network with that one-way
+ * latency between the client and the relay: every message, either way, is delivered `delayMs`
+ * after it was sent, in order, without waiting behind the others in flight; a new connection
+ * opens only after `CONNECT_ROUND_TRIPS` round trips (TCP handshake, then the HTTP upgrade).
+ * The hop from the relay to Postgres stays undelayed (Neon's proxy sits next to the database).
  */
 import { createServer } from "node:http";
 import net from "node:net";
 import { WebSocketServer } from "ws";
+import { delayLine, realScheduler, type Scheduler, sleep } from "./delay-line";
 
-/** One relayed connection as seen on the wire (live: counts grow as traffic flows). */
-export interface WireConnection {
-  /** The database named in the start-up message ("" until it arrives). */
-  database: string;
-  /** Round trips before the first query could be sent: the WebSocket upgrade and Postgres's start-up. */
-  handshakeRoundTrips: number;
-  /** Round trips after the start-up: the connection's queries. */
-  queryRoundTrips: number;
+/** Round trips before a new WebSocket carries its first byte: TCP handshake and HTTP upgrade (ws://, no TLS). */
+export const CONNECT_ROUND_TRIPS = 2;
+
+/** What went over the client side of the relay since it started. */
+export interface RelayWire {
+  /** WebSocket connections opened. */
+  connections: number;
+  /** Messages from the clients, and chunks sent back to them. */
+  messagesIn: number;
+  messagesOut: number;
+  /**
+   * Turns over all connections together: a client message that follows an answer (or is the
+   * first). Messages sent before any answer came back (pipelined, or on two connections at once)
+   * are one turn; a Terminate is none. With one request at a time this is the number of database
+   * round trips.
+   */
+  turns: number;
 }
 
 export interface PgRelay {
   port: number;
-  /** Every connection relayed so far, in the order they were opened (those of `database` only, if given). */
-  connections(database?: string): WireConnection[];
   /** Drops every relayed connection (fault tests). */
   dropAll(): void;
   close(): Promise<void>;
+  /** Counters of what went over the wire (a copy). */
+  wire(): RelayWire;
 }
 
-/** The `database` parameter of a Postgres StartupMessage (length, protocol 3.0, then name/value pairs). */
-function startupDatabase(message: Buffer): string {
-  if (message.length < 8 || message.readInt32BE(4) !== 196608) return "";
-  const pairs = message.subarray(8).toString("utf8").split("\0");
-  const params = new Map<string, string>();
-  for (let i = 0; i + 1 < pairs.length; i += 2) if (pairs[i]) params.set(pairs[i]!, pairs[i + 1]!);
-  return params.get("database") ?? params.get("user") ?? "";
+export interface PgRelayOptions {
+  /** One-way latency in ms between the client and the relay (default 0: none). */
+  delayMs?: number;
+  /** Called when a turn starts (the bench attributes turns to requests by time). */
+  onTurn?: () => void;
+  /** Clock and timers for the delay (tests inject fake ones). */
+  scheduler?: Scheduler;
 }
 
-/** Watches the server's byte stream, message by message, for its first ReadyForQuery ('Z'). */
-function readyForQueryWatcher(): (chunk: Buffer) => boolean {
-  let header = Buffer.alloc(0);
-  let skip = 0;
-  let ready = false;
-  return (chunk) => {
-    let offset = 0;
-    while (!ready && offset < chunk.length) {
-      if (skip > 0) {
-        const n = Math.min(skip, chunk.length - offset);
-        skip -= n;
-        offset += n;
-        continue;
-      }
-      const n = Math.min(5 - header.length, chunk.length - offset);
-      header = Buffer.concat([header, chunk.subarray(offset, offset + n)]);
-      offset += n;
-      if (header.length < 5) break;
-      if (header[0] === 0x5a) ready = true;
-      skip = header.readInt32BE(1) - 4;
-      header = Buffer.alloc(0);
-    }
-    return ready;
-  };
+/** Postgres' Terminate message alone: 'X' and the length 4. */
+function isTerminate(data: Buffer): boolean {
+  return data.length === 5 && data[0] === 0x58 && data.readInt32BE(1) === 4;
 }
 
-/**
- * `maxConnections`: at most this many connections to Postgres at once; a WebSocket beyond it
- * waits (its bytes held) until one closes, as clients of Neon's pooled endpoint wait for a
- * server connection, instead of failing with "too many clients" on the test server's
- * max_connections (100, shared by every suite and every backend).
- */
 export async function startPgRelay(
   target = { host: "127.0.0.1", port: 5432 },
-  opts: { maxConnections?: number } = {},
+  opts: PgRelayOptions = {},
 ): Promise<PgRelay> {
-  const maxConnections = opts.maxConnections ?? Number.POSITIVE_INFINITY;
-  let open = 0;
-  const waiting: (() => void)[] = [];
-  const release = () => {
-    open--;
-    while (open < maxConnections && waiting.length > 0) waiting.shift()!();
-  };
-  const server = createServer((_req, res) => {
-    res.writeHead(426).end();
-  });
-  const wss = new WebSocketServer({ server });
-  const sockets = new Set<net.Socket>();
-  const seen: WireConnection[] = [];
-  wss.on("connection", (ws) => {
-    // The upgrade the connection was opened with: its first round trip.
-    const wire: WireConnection = { database: "", handshakeRoundTrips: 1, queryRoundTrips: 0 };
-    seen.push(wire);
-    const ready = readyForQueryWatcher();
-    let started = false;
-    let awaitingAnswer = false;
-    let flightIsHandshake = true;
-    let tcp: net.Socket | undefined;
-    let closed = false;
-    const held: Buffer[] = [];
-    ws.on("message", (data: Buffer) => {
-      if (!started) {
-        started = true;
-        wire.database = startupDatabase(data);
-      }
-      if (!awaitingAnswer) {
-        awaitingAnswer = true;
-        flightIsHandshake = !ready(Buffer.alloc(0));
-      }
-      if (tcp) tcp.write(data);
-      else held.push(data);
+  const delayMs = opts.delayMs ?? 0;
+  const scheduler = opts.scheduler ?? realScheduler;
+  const wire: RelayWire = { connections: 0, messagesIn: 0, messagesOut: 0, turns: 0 };
+  let answeredSinceLastMessage = true;
+
+  const http = createServer((_req, res) => res.writeHead(426).end());
+  const wss = new WebSocketServer({ noServer: true });
+  const upgrading = new Set<{ destroy(): void }>();
+  http.on("upgrade", (req, socket, head) => {
+    upgrading.add(socket);
+    // The client's TCP handshake and upgrade request, then the 101 back: it can send only after that.
+    void sleep(2 * CONNECT_ROUND_TRIPS * delayMs, scheduler).then(() => {
+      upgrading.delete(socket);
+      if (socket.destroyed) return;
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
     });
+  });
+
+  const sockets = new Set<net.Socket>();
+  wss.on("connection", (ws) => {
+    wire.connections++;
+    const tcp = net.connect(target.port, target.host);
+    sockets.add(tcp);
+    tcp.setNoDelay(true);
     const end = () => {
-      if (closed) return;
-      closed = true;
-      if (tcp) {
-        sockets.delete(tcp);
-        tcp.destroy();
-        release();
-      } else {
-        const i = waiting.indexOf(connect);
-        if (i >= 0) waiting.splice(i, 1);
-      }
+      toServer.clear();
+      toClient.clear();
+      sockets.delete(tcp);
+      tcp.destroy();
       ws.terminate();
     };
-    ws.on("close", end);
+    // null is the end of the stream: it travels behind the data sent before it.
+    const toServer = delayLine<Buffer | null>(delayMs, (data) => (data ? tcp.write(data) : end()), scheduler);
+    const toClient = delayLine<Buffer | null>(delayMs, (data) => (data ? ws.send(data) : end()), scheduler);
+    ws.on("message", (data: Buffer) => {
+      wire.messagesIn++;
+      // A Terminate (a pool closing an idle connection) expects no answer: no turn, and it must
+      // not hide the next one behind an answer that never comes.
+      if (isTerminate(data)) return toServer.push(data);
+      if (answeredSinceLastMessage) {
+        wire.turns++;
+        opts.onTurn?.();
+      }
+      answeredSinceLastMessage = false;
+      toServer.push(data);
+    });
+    tcp.on("data", (chunk) => {
+      wire.messagesOut++;
+      answeredSinceLastMessage = true;
+      toClient.push(chunk);
+    });
+    ws.on("close", () => toServer.push(null));
+    tcp.on("close", () => toClient.push(null));
     ws.on("error", end);
-    function connect() {
-      if (closed) return;
-      open++;
-      const socket = net.connect(target.port, target.host);
-      tcp = socket;
-      sockets.add(socket);
-      socket.setNoDelay(true);
-      for (const data of held.splice(0)) socket.write(data);
-      socket.on("data", (chunk) => {
-        if (awaitingAnswer) {
-          awaitingAnswer = false;
-          if (flightIsHandshake) wire.handshakeRoundTrips++;
-          else wire.queryRoundTrips++;
-        }
-        ready(chunk);
-        ws.send(chunk);
-      });
-      socket.on("close", end);
-      socket.on("error", end);
-    }
-    if (open < maxConnections) connect();
-    else waiting.push(connect);
+    tcp.on("error", end);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", () => resolve()));
+  const address = http.address();
   if (!address || typeof address === "string") throw new Error("unexpected relay address");
   return {
     port: address.port,
-    connections: (database) => seen.filter((c) => database === undefined || c.database === database),
     dropAll: () => {
       for (const s of sockets) s.destroy();
     },
+    wire: () => ({ ...wire }),
     close: () =>
       new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
+        for (const s of [...sockets, ...upgrading]) s.destroy();
         for (const client of wss.clients) client.terminate();
         wss.close();
-        server.closeAllConnections();
-        server.close(() => resolve());
+        http.close(() => resolve());
+        http.closeAllConnections();
       }),
   };
 }

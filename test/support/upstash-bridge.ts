@@ -35,6 +35,21 @@ export interface UpstashBridge {
   close(): Promise<void>;
   /** Delays every answer by `ms` from now on (0 turns it off), to make the store "slow". */
   setLatency(ms: number): void;
+  /** Counters of what went over the wire (a copy). */
+  wire(): BridgeWire;
+}
+
+/** What the bridge was asked since it started. */
+export interface BridgeWire {
+  /** TCP connections accepted. */
+  connections: number;
+  /** HTTP requests (a pipeline is one). */
+  requests: number;
+  /**
+   * Requests that found no other in flight: with one app request at a time, the rate-limit
+   * round trips (requests sent together, before any answer, are one turn).
+   */
+  turns: number;
 }
 
 /**
@@ -191,8 +206,24 @@ function send(res: ServerResponse, status: number, body: unknown): void {
  * Redis cannot be reached. The token defaults to a random one.
  */
 export async function startUpstashBridge(
-  opts: { redisUrl?: string; token?: string } = {},
+  opts: {
+    redisUrl?: string;
+    token?: string;
+    /**
+     * One-way latency in ms between the client and the bridge (WAN mode of `npm run bench`): a
+     * request is handled `delayMs` after it arrives and answered `delayMs` later, requests in
+     * flight not waiting for each other; the first request on a new connection also pays the
+     * TCP handshake (one round trip). Default 0.
+     */
+    delayMs?: number;
+    /** Called when a turn starts (the bench attributes turns to requests by time). */
+    onTurn?: () => void;
+  } = {},
 ): Promise<UpstashBridge> {
+  const delayMs = opts.delayMs ?? 0;
+  const wire: BridgeWire = { connections: 0, requests: 0, turns: 0 };
+  let inFlight = 0;
+  const seenSockets = new WeakSet<object>();
   const token = opts.token ?? randomBytes(16).toString("hex");
   const redis = new Redis(opts.redisUrl ?? DEFAULT_REDIS_URL, {
     lazyConnect: true,
@@ -225,6 +256,25 @@ export async function startUpstashBridge(
     });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    wire.requests++;
+    if (inFlight++ === 0) {
+      wire.turns++;
+      opts.onTurn?.();
+    }
+    try {
+      await answer(req, res);
+    } finally {
+      inFlight--;
+    }
+  };
+
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (delayMs > 0 && !closed) {
+      // The request's way here; on a new connection the TCP handshake's round trip before it.
+      const handshake = seenSockets.has(req.socket) ? 0 : 2 * delayMs;
+      seenSockets.add(req.socket);
+      await wait(handshake + delayMs);
+    }
     if (req.headers.authorization !== `Bearer ${token}`) return send(res, 401, { error: "Unauthorized" });
     if (req.method !== "POST") return send(res, 405, { error: "ERR only POST is supported" });
     const path = (req.url ?? "/").split("?")[0];
@@ -255,12 +305,14 @@ export async function startUpstashBridge(
       body = { error: isReplyError(error) ? error.message : `ERR bridge: ${(error as Error).message}` };
     }
     if (latencyMs > 0 && !closed) await wait(latencyMs);
+    if (delayMs > 0 && !closed) await wait(delayMs); // the answer's way back
     send(res, status, body);
   };
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => send(res, 500, { error: "ERR bridge failure" }));
   });
+  server.on("connection", () => wire.connections++);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -273,6 +325,7 @@ export async function startUpstashBridge(
     setLatency(ms: number) {
       latencyMs = Math.max(0, ms);
     },
+    wire: () => ({ ...wire }),
     async close() {
       if (closed) return;
       closed = true;

@@ -2,7 +2,7 @@
  * The Node side of the Workers project's Postgres runs (a vitest globalSetup): workerd has no
  * TCP sockets for `pg`, so, as in production, the Worker reaches Postgres through Neon's two
  * front doors, played here by
- *   - the WebSocket relay (pg-relay.ts), for the Neon Pool (DATABASE_DRIVER=neon), and
+ *   - the WebSocket relay (workers-relay.ts), for the Neon Pool (DATABASE_DRIVER=neon), and
  *   - the SQL-over-HTTP stand-in (neon-http-standin.ts), for `neon()` (the Workers default),
  * both in front of the local Postgres. A template database gets the committed migrations once;
  * each suite in workerd asks the control server below for a scratch copy of it (a fresh
@@ -21,7 +21,7 @@ import { migrateDatabase } from "../../db/migrate";
 import { PG_HOST, PG_PORT, scratchDatabase, tcpReachable } from "./backends";
 import type { WireTotals } from "./harness";
 import { startNeonHttpStandin } from "./neon-http-standin";
-import { startPgRelay } from "./pg-relay";
+import { startPgRelay } from "./workers-relay";
 import { requireService } from "./services";
 
 /** What the workerd side gets through `inject("workersPostgres")`. */
