@@ -11,8 +11,7 @@
  * Every delete is idempotent and safe to run while requests are served: each row it removes is
  * already refused by the queries that read it (they all check expiry).
  */
-import { and, eq, exists, gt, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
+import { aliasedTable, and, eq, exists, gt, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "./database";
 
 /** How long dead sessions, challenges and reset tokens are kept (for support questions) before deletion. */
@@ -63,7 +62,7 @@ export async function sweepExpired(
   const e = t.securityEvents;
   const c = t.userConsents;
   // The same table under another name, for "a newer record of the same key exists".
-  const newer = alias(c, "newer_consent");
+  const newer = aliasedTable(c, "newer_consent");
   const ago = (ms: number | undefined) => new Date(now.getTime() - (ms ?? 0));
   const [
     sessions,

@@ -4,6 +4,7 @@
  */
 import {
   type AnyColumn,
+  aliasedTable,
   and,
   eq,
   exists,
@@ -17,7 +18,6 @@ import {
   type SQL,
   sql,
 } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { verifiedFactorCount } from "./factors";
 import { insertOutboxMessageToUserIf, type OutboxMessage } from "./outbox";
@@ -90,8 +90,8 @@ export async function findAccountSummaryBySession(
 function lastOwnerOfSharedTenant(db: Db, t: Schema, userId: string): SQL {
   const m = t.tenantMemberships;
   const a = t.tenantAccounts;
-  const other = alias(m, "other_member");
-  const otherOwner = alias(m, "other_owner");
+  const other = aliasedTable(m, "other_member");
+  const otherOwner = aliasedTable(m, "other_owner");
   return exists(
     db
       .select({ one: sql`1` })
@@ -171,7 +171,7 @@ export async function findAccountForDeletion(database: Database, userId: string)
 
 function selectSoleMemberTenants(db: Db, t: Schema, userId: string) {
   const m = t.tenantMemberships;
-  const other = alias(m, "other_member");
+  const other = aliasedTable(m, "other_member");
   return db
     .select({ id: m.tenantId })
     .from(m)
@@ -242,7 +242,7 @@ export async function deleteAccount(database: Database, d: AccountDeletion): Pro
       .from(m)
       .innerJoin(a, eq(a.id, m.tenantId))
       .where(and(eq(m.userId, userId), isNotNull(a.deletedAt)));
-    const other = alias(m, "other_member");
+    const other = aliasedTable(m, "other_member");
     const ownedBy = (table: { userId: AnyColumn; tenantId: AnyColumn }) =>
       and(or(eq(table.userId, userId), inArray(table.tenantId, deadTenants)), decided);
     return [

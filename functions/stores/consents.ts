@@ -3,8 +3,7 @@
  * (global, or one tenant). Nothing here updates or deletes a record; the "current" consent is
  * simply the newest record per policy (ids are UUIDv7, so id order is insertion order).
  */
-import { and, asc, desc, eq, gt, inArray, lt, notExists, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
+import { aliasedTable, and, asc, desc, eq, gt, inArray, lt, notExists, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { scopeIdOf } from "../tenant-data/sql";
 
@@ -56,7 +55,7 @@ export function insertConsent(
  */
 function isLatest(db: Db, t: Schema) {
   const uc = t.userConsents;
-  const newer = alias(uc, "newer");
+  const newer = aliasedTable(uc, "newer");
   return notExists(
     db
       .select({ one: sql`1` })
