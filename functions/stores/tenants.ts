@@ -1,6 +1,5 @@
 /** Tenants and their memberships. */
-import { and, asc, eq, exists, inArray, isNull, ne, or, type SQL, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
+import { aliasedTable, and, asc, eq, exists, inArray, isNull, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { insertSecurityEventIf, type SecurityEventInsert } from "./security-events";
 
@@ -72,7 +71,7 @@ export async function findMembershipWithMember(
 ): Promise<{ role: TenantRole; requireMfa: boolean; memberRole: TenantRole | null } | null> {
   const m = t.tenantMemberships;
   const a = t.tenantAccounts;
-  const member = alias(m, "member");
+  const member = aliasedTable(m, "member");
   const [row] = await db
     .select({
       role: m.role,
@@ -102,7 +101,7 @@ export async function findMembershipForInvite(
 ) {
   const m = t.tenantMemberships;
   const a = t.tenantAccounts;
-  const member = alias(m, "member");
+  const member = aliasedTable(m, "member");
   const u = t.users;
   const [row] = await db
     .select({

@@ -1,6 +1,5 @@
 /** Users: accounts and their password hashes. */
-import { and, eq, exists, isNull, notExists, type SQL, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
+import { aliasedTable, and, eq, exists, isNull, notExists, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
 import { isUniqueViolation } from "../../db/dialect";
 
@@ -124,7 +123,7 @@ export async function findUserForEmailChange(
   id: string,
   email: string,
 ): Promise<(UserRow & { passwordHash: string; emailTaken: boolean }) | null> {
-  const other = alias(t.users, "other_user");
+  const other = aliasedTable(t.users, "other_user");
   const [row] = await db
     .select({
       ...userProjection(t),
