@@ -8,7 +8,7 @@
  * one second-factor verifier (mfa/second-factor.ts).
  */
 import { uuidv7 } from "uuidv7";
-import { isUniqueViolation } from "../../db/dialect";
+import { isUniqueViolation } from "../../db/unique-violation";
 import { limitKeys, reserveAttempt, secondFactorChecks } from "../auth/rate-limits";
 import { AuthenticatedSchema } from "../auth/schemas";
 import { signedInAnswer } from "../auth/session-cookie";

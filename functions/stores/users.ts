@@ -1,7 +1,7 @@
 /** Users: accounts and their password hashes. */
 import { aliasedTable, and, eq, exists, isNull, notExists, type SQL, sql } from "drizzle-orm";
 import type { Database, Db, Query, Schema } from "../../db/database";
-import { isUniqueViolation } from "../../db/dialect";
+import { isUniqueViolation } from "../../db/unique-violation";
 
 /** A live account: not a deletion tombstone (whose email is `deleted:<id>`, password hash empty). */
 export const isLiveUser = (t: Schema) => isNull(t.users.deletedAt);
