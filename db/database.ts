@@ -68,3 +68,51 @@ export function countingLogger(
     },
   };
 }
+
+/** A statement held by a batch collector until the batch is sent, with how to answer it. */
+export interface CollectedStatement {
+  resolve(answer: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * `atomic()` in ONE round trip for a driver that can send several statements at once (Postgres:
+ * dialect.ts's multi-statement message, dialect-neon-http.ts's transaction request). The batch's
+ * statements are built by drizzle on a handle (`makeDb`) whose client takes each statement
+ * without sending it (`collect`); `send` then sends them together and returns each one's
+ * answer, in order, which is handed back to drizzle to map as usual. Collecting happens within
+ * one synchronous stretch, so one handle serves every batch, even batches started concurrently.
+ */
+export function collectingBatch<S extends CollectedStatement>(
+  stats: DatabaseStats,
+  makeDb: (collect: (statement: S) => void) => Db,
+  send: (statements: S[]) => Promise<readonly unknown[]>,
+): Database["atomic"] {
+  let collecting: S[] | null = null;
+  const batchDb = makeDb((statement) => {
+    if (!collecting) throw new Error("a batch statement was sent outside its batch");
+    collecting.push(statement);
+  });
+  return (async (build: (db: Db) => readonly [Query, ...Query[]]) => {
+    const pending: S[] = [];
+    collecting = pending;
+    let answers: PromiseLike<unknown>[];
+    try {
+      // Calling `then` makes drizzle prepare the statement and hand it to the collector, at once.
+      answers = build(batchDb).map((q) => (q as unknown as PromiseLike<unknown>).then((r) => r));
+    } finally {
+      collecting = null;
+    }
+    if (pending.length !== answers.length) throw new Error("a batch statement did not reach the driver");
+    stats.roundTrips++;
+    try {
+      const results = await send(pending);
+      pending.forEach((statement, i) => {
+        statement.resolve(results[i]);
+      });
+    } catch (error) {
+      for (const statement of pending) statement.reject(error);
+    }
+    return Promise.all(answers);
+  }) as unknown as Database["atomic"];
+}

@@ -10,11 +10,10 @@
  */
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/pg-proxy";
-import { countingLogger, type Database, type Db, type Query, type Schema } from "./database";
+import { collectingBatch, countingLogger, type Database, type Db, type Schema } from "./database";
 import type { NeonHttpClient, SqlResult } from "./neon-http";
 import * as pgSchema from "./schema.pg";
 
-type Atomic = Database["atomic"];
 /** How drizzle's pg-proxy wants a statement's answer: "all" as row arrays (drizzle maps them), "execute" as objects. */
 type Method = "all" | "execute";
 
@@ -28,7 +27,7 @@ interface Pending {
   sql: string;
   params: unknown[];
   method: Method;
-  resolve(value: { rows: unknown[] }): void;
+  resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
@@ -39,42 +38,22 @@ export function neonHttpDatabase(client: NeonHttpClient): Database {
     { schema: pgSchema, logger: countingLogger(stats) },
   );
 
-  // As pgBatch: the batch's statements are built by drizzle against a collector that takes each
-  // statement without sending it, within one synchronous stretch (so concurrent batches of one
-  // handle never mix); then they go out as one transaction request and the answers are handed
-  // back to drizzle, which maps them as usual.
-  let collecting: Pending[] | null = null;
-  const batchDb = drizzle(
-    (text, params, method) =>
-      new Promise<{ rows: unknown[] }>((resolve, reject) => {
-        if (!collecting) throw new Error("a batch statement was sent outside its batch");
-        collecting.push({ sql: text, params, method: method as Method, resolve, reject });
-      }),
-    { schema: pgSchema, logger: countingLogger(stats, { roundTrips: false }) },
-  ) as unknown as Db;
-
-  const atomic = (async (build: (db: Db) => readonly [Query, ...Query[]]) => {
-    const pending: Pending[] = [];
-    collecting = pending;
-    let answers: PromiseLike<unknown>[];
-    try {
-      // Calling `then` makes drizzle prepare the statement and hand it to the collector, at once.
-      answers = build(batchDb).map((q) => (q as unknown as PromiseLike<unknown>).then((r) => r));
-    } finally {
-      collecting = null;
-    }
-    if (pending.length !== answers.length) throw new Error("a batch statement did not reach the driver");
-    stats.roundTrips++;
-    try {
+  // As pgBatch (dialect.ts): the statements go out together, here as one transaction request.
+  const atomic = collectingBatch<Pending>(
+    stats,
+    (collect) =>
+      drizzle(
+        (text, params, method) =>
+          new Promise<{ rows: unknown[] }>((resolve, reject) =>
+            collect({ sql: text, params, method: method as Method, resolve, reject }),
+          ),
+        { schema: pgSchema, logger: countingLogger(stats, { roundTrips: false }) },
+      ) as unknown as Db,
+    async (pending) => {
       const results = await client.transaction(pending.map((p) => ({ sql: p.sql, params: p.params })));
-      pending.forEach((p, i) => {
-        p.resolve(answer(results[i] as SqlResult, p.method));
-      });
-    } catch (error) {
-      for (const p of pending) p.reject(error);
-    }
-    return Promise.all(answers);
-  }) as unknown as Atomic;
+      return pending.map((p, i) => answer(results[i] as SqlResult, p.method));
+    },
+  );
 
   return {
     driver: "neon-http",

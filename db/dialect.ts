@@ -10,6 +10,7 @@ import { drizzle as drizzleD1 } from "drizzle-orm/d1";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { drizzle as drizzleNeon } from "drizzle-orm/neon-serverless";
 import {
+  collectingBatch,
   countingLogger,
   type Database,
   type DatabaseStats,
@@ -100,49 +101,27 @@ interface PgResult {
  * one message with real parameters.)
  */
 function pgBatch(pool: PgPool, stats: DatabaseStats): Atomic {
-  // The collector's current batch: set, filled and taken within one synchronous stretch, so one
-  // drizzle instance serves every batch of the handle, even batches started concurrently.
-  let collecting: PendingStatement[] | null = null;
-  const collector = {
-    query: (config: PendingStatement["config"], params?: unknown[]) =>
-      new Promise((resolve, reject) => {
-        if (!collecting) throw new Error("a batch statement was sent outside its batch");
-        collecting.push({ config, params: params ?? [], resolve, reject });
-      }),
-  };
-  const batchDb = drizzleNeon({
-    client: collector as unknown as Pool,
-    schema: pgSchema,
-    logger: countingLogger(stats, { roundTrips: false }),
-  }) as unknown as Db;
-  return (async (build: (db: Db) => readonly [Query, ...Query[]]) => {
-    const pending: PendingStatement[] = [];
-    collecting = pending;
-    let answers: PromiseLike<unknown>[];
-    try {
-      // Calling `then` makes drizzle prepare the statement and hand it to the collector, at once.
-      answers = build(batchDb).map((q) => (q as unknown as PromiseLike<unknown>).then((r) => r));
-    } finally {
-      collecting = null;
-    }
-    if (pending.length !== answers.length) throw new Error("a batch statement did not reach the driver");
-    stats.roundTrips++;
-    try {
-      const sent = await pool.query({
-        text: pending.map((p) => withLiterals(p.config.text, p.params)).join(";\n"),
-        rowMode: "array",
-        types: pending[0]?.config.types,
-      } as never);
-      const results = (Array.isArray(sent) ? sent : [sent]) as PgResult[];
-      pending.forEach((p, i) => {
-        const r = results[i]!;
-        p.resolve(p.config.rowMode === "array" ? r : { ...r, rows: r.rows.map((row) => asObject(r, row)) });
-      });
-    } catch (error) {
-      for (const p of pending) p.reject(error);
-    }
-    return Promise.all(answers);
-  }) as unknown as Atomic;
+  const makeDb = (collect: (statement: PendingStatement) => void) =>
+    drizzleNeon({
+      client: {
+        query: (config: PendingStatement["config"], params?: unknown[]) =>
+          new Promise((resolve, reject) => collect({ config, params: params ?? [], resolve, reject })),
+      } as unknown as Pool,
+      schema: pgSchema,
+      logger: countingLogger(stats, { roundTrips: false }),
+    }) as unknown as Db;
+  return collectingBatch<PendingStatement>(stats, makeDb, async (pending) => {
+    const sent = await pool.query({
+      text: pending.map((p) => withLiterals(p.config.text, p.params)).join(";\n"),
+      rowMode: "array",
+      types: pending[0]?.config.types,
+    } as never);
+    const results = (Array.isArray(sent) ? sent : [sent]) as PgResult[];
+    return pending.map((p, i) => {
+      const r = results[i]!;
+      return p.config.rowMode === "array" ? r : { ...r, rows: r.rows.map((row) => asObject(r, row)) };
+    });
+  });
 }
 
 function asObject(result: PgResult, row: unknown[]): Record<string, unknown> {
