@@ -9,15 +9,18 @@ import type { LambdaEvent } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import usageWorker from "../../functions/standalone/usage";
 import { handler as usageLambda } from "../../functions/standalone/usage-lambda";
-import { type Backend, openNodeBackend } from "../support/backends";
+import { type Backend, openNodeBackend, PG_HOST, PG_PORT } from "../support/backends";
 import { type SignedUp, signUp } from "../support/fixtures";
 import { type Harness, makeHarness } from "../support/harness";
+import { type NeonHttpStandin, startNeonHttpStandin } from "../support/neon-http-standin";
 
-// Postgres: on Workers DATABASE_URL is Neon (the Worker opens it through the Neon driver, here
-// through the test relay); the Lambda handler reaches the same database over plain TCP.
+// Postgres: on Workers DATABASE_URL is Neon, reached over Neon's SQL-over-HTTP protocol (here
+// the test stand-in, DATABASE_HTTP_ENDPOINT); the Lambda handler reaches the same database over
+// plain TCP.
 const env = {
   APP_ENV: "test",
   DATABASE_URL: "",
+  DATABASE_HTTP_ENDPOINT: "",
   IP_HASH_KEY: randomBytes(32).toString("base64"),
   ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
   RATE_LIMIT_STORE: "sql",
@@ -51,6 +54,7 @@ async function usage(
 }
 
 let backend: Backend;
+let standin: NeonHttpStandin;
 let main: Harness;
 let user: SignedUp;
 
@@ -60,11 +64,14 @@ vi.spyOn(console, "log").mockImplementation(() => {});
 beforeAll(async () => {
   backend = await openNodeBackend("postgres");
   env.DATABASE_URL = backend.url ?? "";
+  standin = await startNeonHttpStandin({ host: PG_HOST, port: PG_PORT });
+  env.DATABASE_HTTP_ENDPOINT = `${standin.url}/sql`;
   // The main API, on the same database with the same secrets, issues the session.
   main = makeHarness({ backend: "postgres", open: backend.open, env });
   user = await signUp(main);
 });
 afterAll(async () => {
+  await standin?.close();
   await backend.close();
 });
 
