@@ -27,9 +27,10 @@ import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mf
 
 /**
  * A WebSocket connection's set-up before its first query: the upgrade, then Postgres's start-up
- * (one exchange: the test server trusts, asks no password). Paid by every request on the
- * per-request Pool (DATABASE_DRIVER=neon on Workers): a property of the connection, reported
- * beside the request's own round trips, not inside them.
+ * (one exchange: the test server trusts, asks no password), what a per-request Pool would pay
+ * on every request: a property of the connection, reported beside the request's own round
+ * trips, not inside them. (The Worker has no WebSocket path: on its HTTP path the wire must show
+ * no connection at all.)
  */
 const WEBSOCKET_HANDSHAKE = 2;
 

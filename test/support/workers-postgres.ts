@@ -1,10 +1,9 @@
 /**
  * The Node side of the Workers project's Postgres runs (a vitest globalSetup): workerd has no
- * TCP sockets for `pg`, so, as in production, the Worker reaches Postgres through Neon's two
- * front doors, played here by
- *   - the WebSocket relay (workers-relay.ts), for the Neon Pool (DATABASE_DRIVER=neon), and
- *   - the SQL-over-HTTP stand-in (neon-http-standin.ts), for `neon()` (the Workers default),
- * both in front of the local Postgres. A template database gets the committed migrations once;
+ * TCP sockets for `pg`, so, as in production, the Worker reaches Postgres through Neon's
+ * SQL-over-HTTP endpoint, played here by the stand-in (neon-http-standin.ts) in front of the
+ * local Postgres. The WebSocket relay (workers-relay.ts) runs beside it as Neon's other front
+ * door, so the counts show the Worker never opens a WebSocket (it has no such path). A template database gets the committed migrations once;
  * each suite in workerd asks the control server below for a scratch copy of it (a fresh
  * database per suite, as the Node project and D1 give), and reads there what the relay and the
  * stand-in saw of its database (round trips on the wire). Everything is dropped in teardown.
