@@ -20,8 +20,8 @@ import { migrateDatabase } from "../../db/migrate";
 import { PG_HOST, PG_PORT, scratchDatabase, tcpReachable } from "./backends";
 import type { WireTotals } from "./harness";
 import { startNeonHttpStandin } from "./neon-http-standin";
-import { startPgRelay } from "./workers-relay";
 import { requireService } from "./services";
+import { startPgRelay } from "./workers-relay";
 
 /** What the workerd side gets through `inject("workersPostgres")`. */
 export interface WorkersPostgres {
