@@ -33,7 +33,6 @@ import {
   confirmPendingFactor,
   countVerifiedFactors,
   deleteFactor,
-  deleteFactorWhen,
   factorView,
   findOwnFactor,
   findOwnFactorWithSecrets,
@@ -224,7 +223,7 @@ const remove = defineRoute(
           const spent = await spendTotpStepWith(scope.db, match, scope.now, (db, unspent) => [
             ...insertSecurityEventIf(db, t, event, u, and(eq(u.id, userId), unspent)),
             ...(notice ? [insertOutboxMessageToUserIf(db, t, notice, userId, unspent)] : []),
-            ...deleteFactorWhen(db, t, userId, factor.id, unspent),
+            ...deleteFactor(db, t, userId, factor.id, unspent),
           ]);
           return spent ? {} : null;
         });

@@ -260,20 +260,6 @@ export function replaceRecoveryCodesWhen(
   ];
 }
 
-/** deleteFactor guarded by `when` (for a batch, see replaceRecoveryCodesWhen). */
-export function deleteFactorWhen(db: Db, t: Schema, userId: string, factorId: string, when: SQL): Query[] {
-  const f = t.userMfaMethods;
-  const r = t.userRecoveryCodes;
-  const otherVerified = db
-    .select({ id: f.id })
-    .from(f)
-    .where(and(eq(f.userId, userId), eq(f.status, "verified"), ne(f.id, factorId)));
-  return [
-    db.delete(r).where(and(eq(r.userId, userId), notExists(otherVerified), when)),
-    db.delete(f).where(and(eq(f.id, factorId), eq(f.userId, userId), when)),
-  ];
-}
-
 /**
  * Moves the user's factor from pending to verified. A compare-and-set: of two requests
  * confirming one factor, or a confirm racing the factor's removal, at most one gets true.
@@ -307,10 +293,18 @@ export function replacePendingFactor(
 }
 
 /**
- * Removes the user's factor, and with the last verified one the recovery codes (for a batch;
- * the codes' delete runs after the factor's, so it sees the factor gone).
+ * Removes the user's factor, and with the last verified one the recovery codes (for a batch).
+ * `when`, if given, guards both statements (a TOTP step spent in the same batch). The codes go
+ * first: `when` may read the very factor this deletes, and "another verified factor" leaves
+ * this one out, so the order changes nothing else.
  */
-export function deleteFactor(db: Db, t: Schema, userId: string, factorId: string): [Query, Query] {
+export function deleteFactor(
+  db: Db,
+  t: Schema,
+  userId: string,
+  factorId: string,
+  when?: SQL,
+): [Query, Query] {
   const f = t.userMfaMethods;
   const r = t.userRecoveryCodes;
   const otherVerified = db
@@ -318,8 +312,8 @@ export function deleteFactor(db: Db, t: Schema, userId: string, factorId: string
     .from(f)
     .where(and(eq(f.userId, userId), eq(f.status, "verified"), ne(f.id, factorId)));
   return [
-    db.delete(f).where(and(eq(f.id, factorId), eq(f.userId, userId))),
-    db.delete(r).where(and(eq(r.userId, userId), notExists(otherVerified))),
+    db.delete(r).where(and(eq(r.userId, userId), notExists(otherVerified), when)),
+    db.delete(f).where(and(eq(f.id, factorId), eq(f.userId, userId), when)),
   ];
 }
 
