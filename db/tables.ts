@@ -13,6 +13,11 @@
  */
 import type { Dialect, Kit } from "./kit";
 
+/** One table of `defineTables`' result; a function so the schema modules can mark it pure. */
+export function tableOf<T, K extends keyof T>(tables: T, name: K): T[K] {
+  return tables[name];
+}
+
 export function defineTables<D extends Dialect>(k: Kit<D>) {
   /** `user_id`, NOT NULL, deleted with the user. */
   const userId = () => k.ref("user_id", () => users.id).notNull();
