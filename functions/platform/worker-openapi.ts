@@ -11,11 +11,15 @@
  *   metadata it records only feeds the document, and validation never reads it, so parsing and
  *   its error messages are those of the same zod schemas.
  * - `OpenAPIHono` (route kernel, pipeline): here plain Hono routing; registering a route in the
- *   document is a no-op.
+ *   document is a no-op. Its router is Hono's TrieRouter alone, not the default SmartRouter that
+ *   tries RegExpRouter first and falls back to TrieRouter: the same matches (TrieRouter takes
+ *   every path pattern), one router less in the bundle (≈ 1.8 KiB gzip).
  * Nothing else may be imported from the package as a value (types are erased): the build fails
  * on a missing export rather than shipping the generator.
  */
-import { type Env, Hono, type Schema } from "hono";
+import type { Env, Schema } from "hono";
+import { HonoBase, type HonoOptions } from "hono/hono-base";
+import { TrieRouter } from "hono/router/trie-router";
 import { ZodType } from "zod";
 
 // Typed by @hono/zod-openapi's declaration (overloads this plain function cannot spell out).
@@ -28,11 +32,15 @@ const noDocument = () => {
 };
 
 // biome-ignore lint/complexity/noBannedTypes: Hono's own default for an app without routes.
-export class OpenAPIHono<E extends Env = Env, S extends Schema = {}, B extends string = "/"> extends Hono<
+export class OpenAPIHono<E extends Env = Env, S extends Schema = {}, B extends string = "/"> extends HonoBase<
   E,
   S,
   B
 > {
+  constructor(options: HonoOptions<E> = {}) {
+    super(options);
+    this.router = options.router ?? new TrieRouter();
+  }
   /** Where the real class collects the document's paths and components: nothing to collect here. */
   readonly openAPIRegistry = { registerPath: () => {}, registerComponent: () => {} };
   getOpenAPIDocument = noDocument;
