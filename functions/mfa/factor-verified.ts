@@ -4,17 +4,22 @@
  * factor also a set of recovery codes (shown once), the current session raised to aal 2 and
  * every other session revoked.
  */
+import { and, eq, type SQL } from "drizzle-orm";
 import type { Db, Query } from "../../db/database";
 import { prepareNotice } from "../auth/mail";
 import type { AuthedScope } from "../context";
 import { securityEventRow } from "../security-events";
-import { replaceRecoveryCodes } from "../stores/factors";
-import { insertOutboxMessageToUser } from "../stores/outbox";
-import { insertSecurityEvents } from "../stores/security-events";
+import { replaceRecoveryCodes, replaceRecoveryCodesWhen } from "../stores/factors";
+import { insertOutboxMessageToUser, insertOutboxMessageToUserIf } from "../stores/outbox";
+import { insertSecurityEventIf, insertSecurityEvents } from "../stores/security-events";
 import { raiseSessionToAal2, revokeOtherSessions } from "../stores/sessions";
 import { newRecoveryCodeSet } from "./recovery-codes";
 
-/** Prepares the writes (for the caller's batch, after its user lock) and the codes to show. */
+/**
+ * Prepares the writes (for the caller's batch, after its user lock) and the codes to show.
+ * `writes(db, when)` guards every statement by `when`, for a batch whose confirmation is decided
+ * in the batch itself (stores/factors.ts confirmPendingTotp).
+ */
 export async function prepareFactorVerified(scope: AuthedScope, factorId: string, first: boolean) {
   const { t } = scope.db;
   const { userId, sessionId } = scope.auth;
@@ -26,15 +31,21 @@ export async function prepareFactorVerified(scope: AuthedScope, factorId: string
     metadata: { factorId, first },
   });
   const notice = await prepareNotice(scope, userId, "factor_added");
-  const writes = (db: Db): Query[] => [
-    ...insertSecurityEvents(db, t, [event]),
-    insertOutboxMessageToUser(db, t, notice, userId),
+  const writes = (db: Db, when?: SQL): Query[] => [
+    ...(when
+      ? insertSecurityEventIf(db, t, event, t.users, and(eq(t.users.id, userId), when))
+      : insertSecurityEvents(db, t, [event])),
+    when
+      ? insertOutboxMessageToUserIf(db, t, notice, userId, when)
+      : insertOutboxMessageToUser(db, t, notice, userId),
     ...(recovery
       ? [
-          ...replaceRecoveryCodes(db, t, userId, recovery.rows),
+          ...(when
+            ? replaceRecoveryCodesWhen(db, t, userId, recovery.rows, when)
+            : replaceRecoveryCodes(db, t, userId, recovery.rows)),
           // The session that proved the new factor is now aal 2; every other one is revoked.
-          raiseSessionToAal2(db, t, sessionId, now),
-          revokeOtherSessions(db, t, userId, now, sessionId),
+          raiseSessionToAal2(db, t, sessionId, now, when),
+          revokeOtherSessions(db, t, userId, now, sessionId, when),
         ]
       : []),
   ];

@@ -1,7 +1,7 @@
 /**
  * The one second-factor verifier, used by every flow that checks a current second factor: the
  * login challenge, password reset, factor removal and recovery-code regeneration (enrollment
- * checks a new factor's first code through the same gate). In order:
+ * checks a new factor's first code through the same gate, verifyTotpAgainst). In order:
  * 1. the attempt is counted on the second-factor limits (per user per 15 minutes and per day,
  *    per network) before anything is checked, failing closed: a limiter that is down answers
  *    503 and nothing is checked; a right factor gives its count back;
@@ -27,7 +27,7 @@ import type { SealedFactor } from "../stores/factors";
 import { insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEvents } from "../stores/security-events";
 import { useRecoveryCode } from "./recovery-codes";
-import { acceptAnyTotpCode, acceptTotpCode, matchTotpCode } from "./totp";
+import { acceptAnyTotpCode, matchTotpCode } from "./totp";
 import { AuthenticationResponseSchema, verifyAssertion } from "./webauthn";
 
 interface Method<V> {
@@ -219,14 +219,4 @@ export function verifyTotpAgainst<R extends object>(
     }
     return null;
   });
-}
-
-/** Verifies the first code of a pending TOTP factor (enrollment), or throws like verifySecondFactor. */
-export async function verifyEnrollmentCode(
-  scope: RequestScope,
-  who: MfaCheck,
-  factor: SealedFactor,
-  code: string,
-): Promise<void> {
-  await gate(scope, who, async () => ((await acceptTotpCode(scope, factor, code)) ? true : null));
 }

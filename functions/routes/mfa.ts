@@ -20,7 +20,6 @@ import { totpQrSvg, totpUri } from "../lib/totp";
 import { prepareFactorVerified } from "../mfa/factor-verified";
 import {
   SecondFactorBody,
-  verifyEnrollmentCode,
   verifySecondFactor,
   verifyTotpAgainst,
   withOptionalSecondFactor,
@@ -30,8 +29,7 @@ import { sessionBinding } from "../mfa/webauthn";
 import { securityEventRow } from "../security-events";
 import { findAccountSummary } from "../stores/account";
 import {
-  confirmPendingFactor,
-  countVerifiedFactors,
+  confirmPendingTotp,
   deleteFactor,
   factorView,
   findOwnFactor,
@@ -43,7 +41,6 @@ import {
 } from "../stores/factors";
 import { insertOutboxMessageToUser, insertOutboxMessageToUserIf } from "../stores/outbox";
 import { insertSecurityEventIf, insertSecurityEvents } from "../stores/security-events";
-import { lockUser } from "../stores/users";
 
 const FactorSchema = z
   .object({
@@ -141,26 +138,37 @@ const confirm = defineRoute(
     errors: ["not_found", "invalid_mfa_code", "rate_limited", "rate_limit_unavailable"],
   },
   async (scope, { params, body }) => {
-    const { t } = scope.db;
     const { userId } = scope.auth;
     const { now } = scope;
+    // The factor, and whether the user has a verified one yet: one statement.
     const factor = await findOwnFactor(scope.db, userId, params.factorId);
     if (!factor) throw new ApiError("not_found", "No such factor.");
     const notPending = () => new ApiError("not_found", "No pending factor with that id.");
     const sealed = sealedTotp(factor);
     if (factor.status !== "pending" || !sealed) throw notPending();
-    // Records the enrollment code's time step, so that code cannot be replayed at login.
-    await verifyEnrollmentCode(scope, { userId, flow: "enroll" }, sealed, body.code);
-
-    // "First verified factor" is a live count read just before the confirm (this factor, still
-    // pending, is not in it). A user has one pending factor at a time (enrolling replaces it),
-    // and the compare-and-set below confirms it once, so one confirm per user sees zero.
-    const first = (await countVerifiedFactors(scope.db, userId)) === 0;
-    if (!(await confirmPendingFactor(scope.db, userId, factor.id, now))) throw notPending();
-    // What the confirm unlocks lands together. Should this batch fail, the factor stays verified
-    // without recovery codes: it still signs in, and with it the codes can be regenerated.
-    const verified = await prepareFactorVerified(scope, factor.id, first);
-    await scope.db.atomic((db) => [lockUser(db, t, userId), ...verified.writes(db)]);
+    // "First verified factor" is the count read with the factor (this one, still pending, is not
+    // in it). A user has one pending factor at a time (enrolling replaces it), and the confirm
+    // below happens once, so of the user's TOTP confirmations one sees zero.
+    const verified = await prepareFactorVerified(scope, factor.id, factor.verifiedFactors === 0);
+    // The code's step is recorded by the confirm itself, in the one batch that also writes what
+    // the confirm unlocks, each write guarded by "still pending, step unspent" under the user's
+    // and the factor's row locks (stores/factors.ts confirmPendingTotp). A step accepted
+    // meanwhile is a replayed code: refused as a wrong one (401), after the limits.
+    const outcome = await verifyTotpAgainst(
+      scope,
+      { userId, flow: "enroll" },
+      [sealed],
+      body.code,
+      async ({ step }) => {
+        const result = await confirmPendingTotp(
+          scope.db,
+          { userId, factorId: factor.id, step, now },
+          (db, pendingUnspent) => verified.writes(db, pendingUnspent),
+        );
+        return result === "replayed" ? null : { result };
+      },
+    );
+    if (outcome.result === "not_pending") throw notPending();
     return json({
       factor: factorView({ ...factor, status: "verified", lastUsedAt: now }),
       ...(verified.recoveryCodes ? { recoveryCodes: verified.recoveryCodes } : {}),

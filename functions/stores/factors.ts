@@ -89,15 +89,26 @@ export async function countVerifiedFactors({ db, t }: Database, userId: string):
   return Number(row?.n ?? 0);
 }
 
-/** The user's factor `id` with its sealed secret; null for unknown ids and other users' factors alike. */
+/**
+ * The user's factor `id` with its sealed secret and last accepted step, and how many verified
+ * factors the user has (this one included if verified), in ONE statement; null for unknown ids
+ * and other users' factors alike.
+ */
 export async function findOwnFactor(
   { db, t }: Database,
   userId: string,
   id: string,
-): Promise<StoredFactor | null> {
+): Promise<(StoredFactor & { verifiedFactors: number }) | null> {
   const f = t.userMfaMethods;
   const [row] = await db
-    .select({ ...factorProjection(t), secretKeyId: f.secretKeyId, secretCiphertext: f.secretCiphertext })
+    .select({
+      ...factorProjection(t),
+      secretKeyId: f.secretKeyId,
+      secretCiphertext: f.secretCiphertext,
+      lastUsedStep: f.lastUsedStep,
+      // The user id as a parameter: `f.userId` inside would name the subquery's own row.
+      verifiedFactors: verifiedFactorCount(t, sql`${userId}`),
+    })
     .from(f)
     .where(and(eq(f.id, id), eq(f.userId, userId)));
   return row ?? null;
@@ -184,7 +195,7 @@ export async function acceptTotpStep({ db, t }: Database, factorId: string, step
 /**
  * Takes the factor's row lock for the rest of the batch (a no-op update, like lockUser), so a
  * TOTP spend in the batch cannot interleave with another spend of the factor; returns its last
- * accepted step as it stands once the lock is held.
+ * accepted step and its status as they stand once the lock is held.
  */
 export function lockFactor(db: Db, t: Schema, factorId: string) {
   const f = t.userMfaMethods;
@@ -192,7 +203,7 @@ export function lockFactor(db: Db, t: Schema, factorId: string) {
     .update(f)
     .set({ lastUsedStep: sql`${f.lastUsedStep}` })
     .where(eq(f.id, factorId))
-    .returning({ lastUsedStep: f.lastUsedStep });
+    .returning({ lastUsedStep: f.lastUsedStep, status: f.status });
 }
 
 /** "`step` is later than the factor's last accepted step" (for a batch under lockFactor). */
@@ -261,22 +272,39 @@ export function replaceRecoveryCodesWhen(
 }
 
 /**
- * Moves the user's factor from pending to verified. A compare-and-set: of two requests
- * confirming one factor, or a confirm racing the factor's removal, at most one gets true.
+ * Confirms the user's pending TOTP factor with the first code's time step `step`, in ONE batch
+ * with what the confirmation unlocks:
+ * 1. the user's row lock: a concurrent password login either committed its session before (the
+ *    revocation in `writes` sees it) or inserts after and sees this factor (no session);
+ * 2. the factor's row lock, which answers how the factor stands under it;
+ * 3. `writes`, each guarded by `pendingUnspent` (the factor is still pending and `step` later
+ *    than its last accepted one), which holds until the batch ends under the locks;
+ * 4. the confirm itself, which also records the step: last, so the guards see the pending factor.
+ * Of two confirms racing (one code sent twice, or two codes), or a confirm racing the factor's
+ * removal, one at most writes anything. The answer: "confirmed"; "replayed" when the step (or a
+ * later one) was accepted meanwhile; "not_pending" when the factor is gone or confirmed already.
  */
-export async function confirmPendingFactor(database: Database, userId: string, factorId: string, now: Date) {
-  const f = database.t.userMfaMethods;
-  // Under the user's row lock: a concurrent password login either committed its session before
-  // (the revocation that follows sees it) or inserts after and sees this factor (no session).
-  const [, confirmed] = await database.atomic((db) => [
-    lockUser(db, database.t, userId),
+export async function confirmPendingTotp(
+  database: Database,
+  { userId, factorId, step, now }: { userId: string; factorId: string; step: number; now: Date },
+  writes: (db: Db, pendingUnspent: SQL) => Query[],
+): Promise<"confirmed" | "replayed" | "not_pending"> {
+  const { t } = database;
+  const f = t.userMfaMethods;
+  const pending = and(eq(f.id, factorId), eq(f.userId, userId), eq(f.status, "pending"));
+  const unspent = or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step));
+  const [, locked] = await database.atomic((db) => [
+    lockUser(db, t, userId),
+    lockFactor(db, t, factorId),
+    ...writes(db, sql`exists (select 1 from ${f} where ${and(pending, unspent)})`),
     db
       .update(f)
-      .set({ status: "verified", verifiedAt: now })
-      .where(and(eq(f.id, factorId), eq(f.userId, userId), eq(f.status, "pending")))
-      .returning({ id: f.id }),
+      .set({ status: "verified", verifiedAt: now, lastUsedStep: step, lastUsedAt: now })
+      .where(and(pending, unspent)),
   ]);
-  return confirmed.length === 1;
+  const [factor] = locked as { lastUsedStep: number | null; status: string }[];
+  if (factor?.status !== "pending") return "not_pending";
+  return factor.lastUsedStep != null && factor.lastUsedStep >= step ? "replayed" : "confirmed";
 }
 
 /** A new pending factor, replacing the user's older pending one (for a batch). */

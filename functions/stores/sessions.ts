@@ -235,23 +235,29 @@ export function revokeSessionById(db: Db, t: Schema, id: string, now: Date): Que
 }
 
 /** Raises one session to aal 2, just authenticated by its second factor (for a batch). */
-export function raiseSessionToAal2(db: Db, t: Schema, id: string, now: Date): Query {
-  return db.update(t.userSessions).set({ aal: 2, authenticatedAt: now }).where(eq(t.userSessions.id, id));
+export function raiseSessionToAal2(db: Db, t: Schema, id: string, now: Date, when?: SQL): Query {
+  return db
+    .update(t.userSessions)
+    .set({ aal: 2, authenticatedAt: now })
+    .where(and(eq(t.userSessions.id, id), when));
 }
 
-/** Revokes every live session of `userId` except `keepSessionId` (for a batch). */
+/** Revokes every live session of `userId` except `keepSessionId` (for a batch), when `when` holds. */
 export function revokeOtherSessions(
   db: Db,
   t: Schema,
   userId: string,
   now: Date,
   keepSessionId: string | null,
+  when?: SQL,
 ): Query {
   const s = t.userSessions;
-  const others = keepSessionId
-    ? and(eq(s.userId, userId), isNull(s.revokedAt), ne(s.id, keepSessionId))
-    : and(eq(s.userId, userId), isNull(s.revokedAt));
-  return db.update(s).set({ revokedAt: now }).where(others);
+  const others = and(
+    eq(s.userId, userId),
+    isNull(s.revokedAt),
+    keepSessionId ? ne(s.id, keepSessionId) : undefined,
+  );
+  return db.update(s).set({ revokedAt: now }).where(and(others, when));
 }
 
 /**

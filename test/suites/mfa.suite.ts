@@ -58,6 +58,62 @@ export function mfaSuite(h: () => Harness): void {
     expect(status).toEqual({ remaining: 10, createdAt: expect.any(String) });
   });
 
+  it("confirms a pending factor once under 20 parallel verifies: one 200 with codes, one of every write", async () => {
+    const m = fresh({ RATE_LIMIT_MFA_PER_USER: "100/900", RATE_LIMIT_MFA_PER_NETWORK: "100/900" });
+    const user = await signUp(m);
+    const other = await expectStatus(
+      api(m).v1.auth.login.$post({ json: { email: user.email, password: user.password } }),
+      200,
+    );
+    if (other.status !== "authenticated") throw new Error("expected a session");
+    const start = await expectStatus(api(m, user.token).v1.mfa.totp.$post({ json: {} }), 201);
+    const code = codeAt(start.secret, m.clock.now());
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        api(m, user.token).v1.mfa.totp[":factorId"].verify.$post({
+          param: { factorId: start.factor.id },
+          json: { code },
+        }),
+      ),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    // The others found the factor confirmed (404) or, in the same instant, the step spent (401).
+    expect(statuses.filter((s) => s !== 200 && s !== 404 && s !== 401)).toEqual([]);
+    const winner = (await answers.find((r) => r.status === 200)!.json()) as { recoveryCodes?: string[] };
+    expect(winner.recoveryCodes).toHaveLength(10);
+
+    const { db, t } = m.open();
+    const { and, eq, isNull } = await import("drizzle-orm");
+    const [factor] = await db.select().from(t.userMfaMethods).where(eq(t.userMfaMethods.id, start.factor.id));
+    expect(factor?.status).toBe("verified");
+    const codes = await db
+      .select()
+      .from(t.userRecoveryCodes)
+      .where(eq(t.userRecoveryCodes.userId, user.userId));
+    expect(codes).toHaveLength(10);
+    const events = await db
+      .select()
+      .from(t.securityEvents)
+      .where(and(eq(t.securityEvents.userId, user.userId), eq(t.securityEvents.type, "mfa.factor_verified")));
+    expect(events).toHaveLength(1);
+    const notices = await db
+      .select()
+      .from(t.outboxMessages)
+      .where(and(eq(t.outboxMessages.userId, user.userId), eq(t.outboxMessages.kind, "security_notice")));
+    expect(notices).toHaveLength(1);
+    // The confirming session is aal 2 and the only live one: the other was revoked.
+    const live = await db
+      .select()
+      .from(t.userSessions)
+      .where(and(eq(t.userSessions.userId, user.userId), isNull(t.userSessions.revokedAt)));
+    expect(live.map((row) => row.aal)).toEqual([2]);
+    await expectStatus(api(m, other.session.token).v1.me.$get(), 401);
+    // The winner's codes are the stored ones: one of them is accepted as a second factor.
+    const recoveryCode = winner.recoveryCodes![0]!;
+    await expectStatus(api(m, user.token).v1.mfa["recovery-codes"].$post({ json: { recoveryCode } }), 201);
+  });
+
   it("requires the second factor at login: the challenge carries no session token", async () => {
     const m = fresh();
     const user = await signUp(m);
