@@ -101,11 +101,16 @@ export function createNeonHttpClient(
     "Neon-Raw-Text-Output": "true",
     "Neon-Array-Mode": "true",
   };
-  const send = async (body: unknown): Promise<unknown> => {
+  // A batch runs at READ COMMITTED, named rather than left to the endpoint's default: the
+  // batches' race guards (a row lock first, then statements that re-read under it) are written
+  // for it, as on the WebSocket and TCP paths; at REPEATABLE READ a guard's write after a
+  // concurrent commit would fail with a serialization error instead of seeing the new row.
+  const transactionHeaders = { ...headers, "Neon-Batch-Isolation-Level": "ReadCommitted" };
+  const send = async (body: unknown, sendHeaders: Record<string, string> = headers): Promise<unknown> => {
     const doFetch = opts.fetch ?? fetch;
     let res: Response;
     try {
-      res = await doFetch(endpoint, { method: "POST", headers, body: JSON.stringify(body) });
+      res = await doFetch(endpoint, { method: "POST", headers: sendHeaders, body: JSON.stringify(body) });
     } catch (error) {
       throw new Error("could not reach the database over HTTP", { cause: error });
     }
@@ -126,7 +131,9 @@ export function createNeonHttpClient(
   return {
     query: async (statement) => parse((await send(wire(statement))) as WireResult),
     transaction: async (statements) => {
-      const answer = (await send({ queries: statements.map(wire) })) as { results?: WireResult[] };
+      const answer = (await send({ queries: statements.map(wire) }, transactionHeaders)) as {
+        results?: WireResult[];
+      };
       if (!Array.isArray(answer.results) || answer.results.length !== statements.length) {
         throw new Error("database HTTP endpoint: unexpected answer to a transaction");
       }

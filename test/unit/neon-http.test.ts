@@ -81,6 +81,23 @@ describe.skipIf(skipWithout("Postgres", postgresUp))("the Worker's Neon HTTP cli
     expect(new Date(String(rows[0]?.[0])).getTime()).toBe(at.getTime());
   });
 
+  it("runs a transaction at READ COMMITTED, named in Neon's header (not left to the endpoint's default)", async () => {
+    const sent: Headers[] = [];
+    const recording = createNeonHttpClient(scratch.url, {
+      endpoint: `${standin.url}/sql`,
+      fetch: (input, init) => {
+        sent.push(new Headers(init?.headers));
+        return fetch(input, init);
+      },
+    });
+    const [level] = await recording.transaction([
+      { sql: "select current_setting('transaction_isolation')", params: [] },
+    ]);
+    expect(level?.rows).toEqual([["read committed"]]);
+    await recording.query({ sql: "select 1", params: [] });
+    expect(sent.map((h) => h.get("neon-batch-isolation-level"))).toEqual(["ReadCommitted", null]);
+  });
+
   it("runs a transaction all or nothing, and reports a unique violation with its SQLSTATE", async () => {
     const [first, second] = await client.transaction([
       { sql: "insert into t (id, note) values ($1, $2) returning id", params: [1, "one"] },
