@@ -1,7 +1,11 @@
 /**
- * `npm run bench:cold-start [-- --baseline <git ref>] [--runs N]`: what the Worker bundle costs
- * at start-up, for this tree's bundle and optionally a baseline's (built from `git archive <ref>`
- * with this checkout's node_modules), measured alternately so both see the same machine load.
+ * `npm run bench:cold-start [-- --baseline <git ref>] [--runs N] [--env E] [--baseline-env E]`:
+ * what the Worker bundle costs at start-up, for this tree's bundle and optionally a baseline's
+ * (built from `git archive <ref>` with this checkout's node_modules), measured alternately so
+ * both see the same machine load. `--env` / `--baseline-env` pick the wrangler environment each
+ * is built for (default: the top level, D1 and Postgres); `production` is the Postgres-only
+ * Worker that deploys, started with a Neon-style DATABASE_URL and Upstash settings that the two
+ * measured requests never reach (neither touches the database or the limiter).
  *
  * Per bundle, per run, each in a fresh process:
  * - import (Node): `await import(bundle)` in a new Node process: reading, parsing, compiling and
@@ -27,14 +31,30 @@ import { startBuiltWorker } from "../test/support/built-worker";
 import { REPO_ROOT } from "../test/support/server-process";
 
 const { values } = parseArgs({
-  options: { baseline: { type: "string" }, runs: { type: "string", default: "9" } },
+  options: {
+    baseline: { type: "string" },
+    runs: { type: "string", default: "9" },
+    env: { type: "string", default: "" },
+    "baseline-env": { type: "string", default: "" },
+  },
 });
 const runs = Number(values.runs);
 const OFFLINE = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const work = mkdtempSync(join(tmpdir(), "udh-cold-start-"));
 
-/** Builds `ref`'s Worker bundle with its own wrangler.toml and scripts; returns the bundle's path. */
-function buildBaseline(ref: string): string {
+/** What a bundle built for `env` is started with beyond wrangler.toml's [vars]. */
+function varsFor(env: string): Record<string, string> {
+  if (env !== "production") return {};
+  return {
+    DATABASE_URL: "postgres://bench:unused@ep-cold-start.bench.invalid/neondb",
+    RATE_LIMIT_STORE: "upstash",
+    UPSTASH_REDIS_REST_URL: "https://cold-start.bench.invalid",
+    UPSTASH_REDIS_REST_TOKEN: "unused",
+  };
+}
+
+/** Builds `ref`'s Worker bundle for `env` with its own wrangler.toml and scripts; returns the bundle's path. */
+function buildBaseline(ref: string, env: string): string {
   const src = join(work, "baseline");
   mkdirSync(src);
   const archive = spawnSync("sh", ["-c", `git archive "$0" | tar -x -C "$1"`, ref, src], { cwd: REPO_ROOT });
@@ -43,7 +63,7 @@ function buildBaseline(ref: string): string {
   const out = join(work, "baseline-dist");
   const build = spawnSync(
     process.execPath,
-    [WRANGLER_CLI, "deploy", "--dry-run", "--env", "", "--outdir", out],
+    [WRANGLER_CLI, "deploy", "--dry-run", "--env", env, "--outdir", out],
     {
       cwd: src,
       env: { ...process.env, ...OFFLINE },
@@ -75,8 +95,12 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
 }
 
 /** One cold start in a fresh workerd: ready, then the first /healthz and the first /v1/me. */
-async function workerdRun(bundle: string, routes: boolean): Promise<WorkerdRun> {
-  const [worker, readyMs] = await timed(() => startBuiltWorker(bundle));
+async function workerdRun(
+  bundle: string,
+  routes: boolean,
+  vars: Record<string, string>,
+): Promise<WorkerdRun> {
+  const [worker, readyMs] = await timed(() => startBuiltWorker(bundle, { vars }));
   try {
     if (!routes) return { readyMs, healthzMs: Number.NaN, meMs: Number.NaN };
     const [healthz, healthzMs] = await timed(() => worker.fetch("/healthz"));
@@ -101,20 +125,25 @@ const kib = (n: number) => (n / 1024).toFixed(1);
 try {
   const empty = join(work, "empty.js");
   writeFileSync(empty, `export default { fetch: () => new Response("ok") };\n`);
-  const bundles: { label: string; path: string; routes: boolean }[] = [
-    { label: "empty Worker", path: empty, routes: false },
+  const envLabel = (env: string) => (env ? ` [env.${env}]` : " (top level)");
+  const bundles: { label: string; path: string; routes: boolean; vars: Record<string, string> }[] = [
+    { label: "empty Worker", path: empty, routes: false, vars: {} },
   ];
+  const baselineEnv = values["baseline-env"] ?? "";
   if (values.baseline)
     bundles.push({
-      label: `baseline (${values.baseline})`,
-      path: buildBaseline(values.baseline),
+      label: `baseline (${values.baseline})${envLabel(baselineEnv)}`,
+      path: buildBaseline(values.baseline, baselineEnv),
       routes: true,
+      vars: varsFor(baselineEnv),
     });
+  const env = values.env ?? "";
   bundles.push({
-    label: "this tree",
-    // The top level (D1 and every Postgres path): it runs here on D1, like the baseline.
-    path: buildWorker(join(work, "dist"), { quiet: true, env: "" }).bundle,
+    label: `this tree${envLabel(env)}`,
+    // The top level carries D1 and runs here on it, like a top-level baseline.
+    path: buildWorker(join(work, "dist"), { quiet: true, env }).bundle,
     routes: true,
+    vars: varsFor(env),
   });
 
   const results = bundles.map((b) => ({
@@ -128,7 +157,7 @@ try {
   for (let i = 0; i < runs; i++) {
     for (const r of results) {
       r.importMs.push(nodeImportMs(r.path));
-      r.workerd.push(await workerdRun(r.path, r.routes));
+      r.workerd.push(await workerdRun(r.path, r.routes, r.vars));
     }
     process.stderr.write(`run ${i + 1}/${runs}\n`);
   }
