@@ -1,6 +1,6 @@
 /**
  * Round trips per request ("Edge speed"): on a Worker each round trip to the database (Neon over
- * WebSocket, D1) or to the rate-limit store costs a network hop, so the hot paths are held to
+ * HTTP, D1) or to the rate-limit store costs a network hop, so the hot paths are held to
  * exact counts, on every backend alike (a batch is one round trip on libSQL, D1 and Postgres):
  * an authenticated read or increment 1, each login step 2 plus 1 limiter round trip, and no
  * endpoint over 3 (a walk through the API prints the table and asserts it).
@@ -26,28 +26,14 @@ import {
 import { challenge, codeAt, enrollTotp, STEP_MS, stepStart } from "../support/mfa";
 
 /**
- * A WebSocket connection's set-up before its first query: the upgrade, then Postgres's start-up
- * (one exchange: the test server trusts, asks no password), what a per-request Pool would pay
- * on every request: a property of the connection, reported beside the request's own round
- * trips, not inside them. (The Worker has no WebSocket path: on its HTTP path the wire must show
- * no connection at all.)
- */
-const WEBSOCKET_HANDSHAKE = 2;
-
-/**
  * Runs `send`, lets its after-response work finish, and checks what the database's front door
- * saw, where the backend counts it (Postgres in workerd: Harness.wire), against the handle's own
- * count (`handle`, else the handle of the request `send` made, if it made one): over Neon's HTTP
- * endpoint one HTTP request per round trip and nothing else; over the WebSocket one connection
- * (when the database was reached at all), its handshake, then exactly the round trips counted.
- * Returns the handshake round trips seen (0 where nothing is counted or nothing connects).
+ * saw, where the backend counts it (Postgres in workerd, over Neon's HTTP endpoint:
+ * Harness.wire), against the handle's own count (`handle`, else the handle of the request `send`
+ * made, if it made one): one HTTP request per round trip and nothing else. Each HTTP request
+ * stands alone, so no request pays a connection's set-up besides its round trips.
  */
-async function checkWire<T>(
-  m: Harness,
-  send: () => Promise<T>,
-  handle?: () => Database,
-): Promise<{ result: T; handshake: number }> {
-  if (!m.wire) return { result: await send(), handshake: 0 };
+async function checkWire<T>(m: Harness, send: () => Promise<T>, handle?: () => Database): Promise<T> {
+  if (!m.wire) return send();
   // Earlier requests' after-response work (a limiter refund) must not land in this count.
   await m.settle();
   const lastBefore = m.lastRequestDb();
@@ -58,53 +44,30 @@ async function checkWire<T>(
   const made = m.lastRequestDb();
   const db = handle ? handle() : made !== lastBefore ? made : undefined;
   const roundTrips = db?.stats.roundTrips ?? 0;
-  const seen = {
-    httpRequests: after.httpRequests - before.httpRequests,
-    connections: after.connections - before.connections,
-    handshakeRoundTrips: after.handshakeRoundTrips - before.handshakeRoundTrips,
-    queryRoundTrips: after.queryRoundTrips - before.queryRoundTrips,
-  };
-  const connections = db?.driver === "neon" && roundTrips > 0 ? 1 : 0;
-  expect(seen, `${db?.driver ?? "no database"}: ${roundTrips} round trips counted by the app`).toEqual({
-    httpRequests: db?.driver === "neon" ? 0 : roundTrips,
-    connections,
-    handshakeRoundTrips: connections * WEBSOCKET_HANDSHAKE,
-    queryRoundTrips: db?.driver === "neon" ? roundTrips : 0,
-  });
-  return { result, handshake: seen.handshakeRoundTrips };
+  expect(
+    after.httpRequests - before.httpRequests,
+    `${db?.driver ?? "no database"}: ${roundTrips} round trips counted by the app`,
+  ).toBe(roundTrips);
+  return result;
 }
 
-/**
- * The cost of the request `send` makes (it must answer `status`), checked on the wire where the
- * backend counts it; `handshake`: the connection's set-up on top of it (0 but on the WebSocket).
- */
+/** The cost of the request `send` makes (it must answer `status`), checked on the wire where the backend counts it. */
 async function costOf(
   m: Harness,
   send: () => Promise<{ status: number; text(): Promise<string> }>,
   status: number,
-): Promise<RequestCost & { handshake?: number }> {
-  const { result: answer, handshake } = await checkWire(m, async () => {
+): Promise<RequestCost> {
+  const answer = await checkWire(m, async () => {
     const res = await send();
     return { status: res.status, text: await res.text() };
   });
   expect(answer.status, answer.text).toBe(status);
-  return { ...lastRequestCost(m), ...(m.wire ? { handshake } : {}) };
+  return lastRequestCost(m);
 }
 
-/**
- * The handshake a request pays on top of its round trips where the wire is counted: a WebSocket
- * Pool's, when the request reached the database; none over HTTP (each request stands alone).
- */
-const handshakeOf = (m: Harness, reached: boolean) =>
-  m.wire ? { handshake: reached && m.lastRequestDb()?.driver === "neon" ? WEBSOCKET_HANDSHAKE : 0 } : {};
-
-/** The request's own round trips, exactly, and (where counted) the connection's handshake beside them. */
-const exactly = (m: Harness, appRoundTrips: number, limiterRoundTrips: number) =>
-  expect.objectContaining({
-    appRoundTrips,
-    limiterRoundTrips,
-    ...handshakeOf(m, appRoundTrips + limiterRoundTrips > 0),
-  });
+/** The request's own round trips, exactly. */
+const exactly = (appRoundTrips: number, limiterRoundTrips: number) =>
+  expect.objectContaining({ appRoundTrips, limiterRoundTrips });
 
 export function roundTripsSuite(h: () => Harness): void {
   const fresh = () => {
@@ -133,9 +96,7 @@ export function roundTripsSuite(h: () => Harness): void {
           .from(t.securityEvents)
           .where(eq(t.securityEvents.id, ids[0]!)),
       ]);
-    const {
-      result: [, second],
-    } = await checkWire(h(), batch, () => database);
+    const [, second] = await checkWire(h(), batch, () => database);
     // The second statement saw the first (same transaction), in the same round trip.
     expect(database.stats).toEqual({ statements: 2, roundTrips: 1 });
     expect(second).toEqual([{ requestId: tricky.join(" "), metadata: { tricky, n: 7 } }]);
@@ -150,13 +111,12 @@ export function roundTripsSuite(h: () => Harness): void {
       roundTrips: 1,
       limiterRoundTrips: 0,
       appRoundTrips: 1,
-      ...handshakeOf(m, true),
     });
     // An unknown token costs the same one statement, and writes nothing.
     const unknown = "A".repeat(43);
-    expect(await costOf(m, () => api(m, unknown).v1.me.$get(), 401)).toEqual(exactly(m, 1, 0));
+    expect(await costOf(m, () => api(m, unknown).v1.me.$get(), 401)).toEqual(exactly(1, 0));
     // A malformed one is refused before any lookup.
-    expect(await costOf(m, () => api(m, "short").v1.me.$get(), 401)).toEqual(exactly(m, 0, 0));
+    expect(await costOf(m, () => api(m, "short").v1.me.$get(), 401)).toEqual(exactly(0, 0));
   });
 
   it("increments usage in one round trip, globally and in a tenant, with and without an Idempotency-Key", async () => {
@@ -168,12 +128,12 @@ export function roundTripsSuite(h: () => Harness): void {
       usage.$post({ header: { "idempotency-key": key }, json });
     for (const scope of [{}, { tenantId }]) {
       const feature = `rt-${crypto.randomUUID().slice(0, 8)}`;
-      expect(await costOf(m, post({ feature, quantity: 2, ...scope }), 200)).toEqual(exactly(m, 1, 0));
+      expect(await costOf(m, post({ feature, quantity: 2, ...scope }), 200)).toEqual(exactly(1, 0));
       const key = crypto.randomUUID();
-      expect(await costOf(m, post({ feature, quantity: 3, ...scope }, key), 200)).toEqual(exactly(m, 1, 0));
+      expect(await costOf(m, post({ feature, quantity: 3, ...scope }, key), 200)).toEqual(exactly(1, 0));
       // A replay names its caller and reads the stored answer (a tenant's also checks the member).
       expect(await costOf(m, post({ feature, quantity: 3, ...scope }, key), 200)).toEqual(
-        exactly(m, "tenantId" in scope ? 3 : 2, 0),
+        exactly("tenantId" in scope ? 3 : 2, 0),
       );
       const read = await expectStatus(usage.$get({ query: { feature, ...scope } }), 200);
       expect(read.total).toBe(5);
@@ -191,7 +151,7 @@ export function roundTripsSuite(h: () => Harness): void {
     const user = await signUp(m);
     const login = () => api(m).v1.auth.login.$post({ json: { email: user.email, password: PASSWORD } });
     // The user with its factor types; the limiter's count; the session batch.
-    expect(await costOf(m, login, 200)).toEqual(exactly(m, 2, 1));
+    expect(await costOf(m, login, 200)).toEqual(exactly(2, 1));
     await m.settle();
     // Settled: the refund was one more limiter round trip (a statement on the SQL store).
     expect(m.lastRequestDb()!.stats.roundTrips).toBe(2 + 1 + 1);
@@ -203,7 +163,7 @@ export function roundTripsSuite(h: () => Harness): void {
     const { secret } = await enrollTotp(m, user);
     m.clock.advance(STEP_MS);
     const login = () => api(m).v1.auth.login.$post({ json: { email: user.email, password: PASSWORD } });
-    expect(await costOf(m, login, 200)).toEqual(exactly(m, 2, 1));
+    expect(await costOf(m, login, 200)).toEqual(exactly(2, 1));
     const token = await challenge(m, user);
     const verify = () =>
       api(m).v1.auth.mfa.verify.$post({
@@ -211,7 +171,7 @@ export function roundTripsSuite(h: () => Harness): void {
       });
     // The claim with the user and its factors; the limiter; the batch spending the code and the
     // challenge with the session.
-    expect(await costOf(m, verify, 200)).toEqual(exactly(m, 2, 1));
+    expect(await costOf(m, verify, 200)).toEqual(exactly(2, 1));
     await m.settle();
     expect(m.lastRequestDb()!.stats.roundTrips).toBe(2 + 1 + 1);
     // The same code again (a new challenge): refused as replayed (the step read with the
@@ -221,7 +181,7 @@ export function roundTripsSuite(h: () => Harness): void {
       api(m).v1.auth.mfa.verify.$post({
         json: { challengeToken: again, code: codeAt(secret, m.clock.now()) },
       });
-    expect(await costOf(m, replay, 401)).toEqual(exactly(m, 2, 1));
+    expect(await costOf(m, replay, 401)).toEqual(exactly(2, 1));
   });
 
   it("answers a wrong password in two round trips and one limiter round trip, with nothing to refund", async () => {
@@ -230,15 +190,14 @@ export function roundTripsSuite(h: () => Harness): void {
     const wrong = () =>
       api(m).v1.auth.login.$post({ json: { email: user.email, password: "not the password" } });
     // The user; the limiter's count; the failure's event.
-    expect(await costOf(m, wrong, 401)).toEqual(exactly(m, 2, 1));
+    expect(await costOf(m, wrong, 401)).toEqual(exactly(2, 1));
     await m.settle();
     expect(m.lastRequestDb()!.stats.roundTrips).toBe(2 + 1);
   });
 
   it("keeps every endpoint at three round trips or fewer (or its listed exception), plus one limiter round trip: a walk through the API", async () => {
     const m = fresh();
-    const handshakes = new Set<number>();
-    const steps = await walk(m, handshakes);
+    const steps = await walk(m);
     const worst = new Map<string, RequestCost & { status: number }>();
     for (const line of m.logs) {
       if (line.msg !== "request" || typeof line.route !== "string") continue;
@@ -261,11 +220,7 @@ export function roundTripsSuite(h: () => Harness): void {
         ([op, c]) =>
           `${op.padEnd(60)} ${String(c.status).padEnd(4)} db ${c.appRoundTrips}  limiter ${c.limiterRoundTrips}  statements ${c.statements}`,
       );
-    // Where the wire is counted, what each request paid for its connection besides (checked per call).
-    const handshake = m.wire ? `; handshake per request besides: ${[...handshakes].sort().join(" or ")}` : "";
-    console.log(
-      `[${h().backend}] round trips per request (worst seen per route)${handshake}\n${table.join("\n")}`,
-    );
+    console.log(`[${h().backend}] round trips per request (worst seen per route)\n${table.join("\n")}`);
     expect(worst.size).toBeGreaterThanOrEqual(steps);
     // Every route within its budget (3, or its entry in OVER_BUDGET, exactly) and one limiter round trip.
     const outside = [...worst]
@@ -297,14 +252,13 @@ const OVER_BUDGET: Record<string, number> = {};
 /**
  * Walks the API as a client would, every answer a success: accounts, sessions, tenants,
  * tenant data, API keys and the service routes, email and password flows, MFA, export and
- * deletion. Returns how many distinct operations it called; `handshakes` gets the handshake round
- * trips each call paid beside its own (where the wire is counted: checkWire).
+ * deletion, each call checked on the wire where it is counted (checkWire). Returns how many
+ * distinct operations it called.
  */
-async function walk(m: Harness, handshakes: Set<number>): Promise<number> {
+async function walk(m: Harness): Promise<number> {
   const operations = new Set<string>();
   const ok = async (method: string, path: string, opts: Parameters<typeof call>[3] = {}) => {
-    const { result: res, handshake } = await checkWire(m, () => call(m, method, path, opts));
-    handshakes.add(handshake);
+    const res = await checkWire(m, () => call(m, method, path, opts));
     expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
     operations.add(`${method} ${path.replace(/[0-9a-f-]{36}/g, "{id}").split("?")[0]}`);
     return res.body;

@@ -63,18 +63,11 @@ export const DEFAULT_TEST_IP = "203.0.113.7";
 
 /**
  * What a database's front door saw since the start (Postgres in workerd: test/support/
- * workers-postgres.ts), counted outside the app: Neon's HTTP stand-in counts requests, the
- * WebSocket relay counts connections and their round trips on the wire.
+ * workers-postgres.ts), counted outside the app: Neon's HTTP stand-in counts requests.
  */
 export interface WireTotals {
   /** HTTP requests the SQL-over-HTTP stand-in answered for the database. */
   httpRequests: number;
-  /** WebSocket connections the relay opened to the database. */
-  connections: number;
-  /** Their set-up: the WebSocket upgrade and Postgres's start-up, before the first query. */
-  handshakeRoundTrips: number;
-  /** Their round trips after the set-up. */
-  queryRoundTrips: number;
 }
 
 export interface Harness {

@@ -2,11 +2,12 @@
  * The Node side of the Workers project's Postgres runs (a vitest globalSetup): workerd has no
  * TCP sockets for `pg`, so, as in production, the Worker reaches Postgres through Neon's
  * SQL-over-HTTP endpoint, played here by the stand-in (neon-http-standin.ts) in front of the
- * local Postgres. The WebSocket relay (workers-relay.ts) runs beside it as Neon's other front
- * door, so the counts show the Worker never opens a WebSocket (it has no such path). A template database gets the committed migrations once;
- * each suite in workerd asks the control server below for a scratch copy of it (a fresh
- * database per suite, as the Node project and D1 give), and reads there what the relay and the
- * stand-in saw of its database (round trips on the wire). Everything is dropped in teardown.
+ * local Postgres. A template database gets the committed migrations once; each suite in workerd
+ * asks the control server below for a scratch copy of it (a fresh database per suite, as the
+ * Node project and D1 give), and reads there what the stand-in saw of its database (HTTP
+ * requests: round trips on the wire). Everything is dropped in teardown. (The Worker has no
+ * WebSocket path, so no relay runs here: the bundle test checks that Neon's driver is not in
+ * the bundle at all.)
  *
  * Postgres missing: in CI (CI=true) the run fails here; elsewhere the Postgres suites skip with
  * a "SKIPPED" line (nothing is provided).
@@ -21,13 +22,10 @@ import { PG_HOST, PG_PORT, scratchDatabase, tcpReachable } from "./backends";
 import type { WireTotals } from "./harness";
 import { startNeonHttpStandin } from "./neon-http-standin";
 import { requireService } from "./services";
-import { startPgRelay } from "./workers-relay";
 
 /** What the workerd side gets through `inject("workersPostgres")`. */
 export interface WorkersPostgres {
-  /** The relay's port (neonConfig.wsProxy). */
-  relayPort: number;
-  /** The stand-in's endpoint (neonConfig.fetchEndpoint). */
+  /** The stand-in's endpoint (DATABASE_HTTP_ENDPOINT). */
   sqlEndpoint: string;
   /** The control server: POST /databases, DELETE /databases/:name, GET /wire/:name. */
   controlUrl: string;
@@ -54,21 +52,10 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     // A template must have no connection open while it is copied.
     await pool.end();
   }
-  // A per-request Pool is a connection per request: 100 concurrent requests (platform suite)
-  // would pass the server's max_connections, which Neon's pooled endpoint never shows a client.
-  const relay = await startPgRelay(target, { maxConnections: 30 });
   const standin = await startNeonHttpStandin(target);
   const scratches = new Map<string, Awaited<ReturnType<typeof scratchDatabase>>>();
 
-  const wire = (name: string): WireTotals => {
-    const connections = relay.connections(name);
-    return {
-      httpRequests: standin.requests(name),
-      connections: connections.length,
-      handshakeRoundTrips: connections.reduce((n, c) => n + c.handshakeRoundTrips, 0),
-      queryRoundTrips: connections.reduce((n, c) => n + c.queryRoundTrips, 0),
-    };
-  };
+  const wire = (name: string): WireTotals => ({ httpRequests: standin.requests(name) });
 
   const control = createServer((req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown) => {
@@ -98,7 +85,6 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const { port } = control.address() as AddressInfo;
 
   project.provide("workersPostgres", {
-    relayPort: relay.port,
     sqlEndpoint: `${standin.url}/sql`,
     controlUrl: `http://127.0.0.1:${port}`,
   });
@@ -106,7 +92,6 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     control.closeAllConnections();
     await new Promise<void>((resolve) => control.close(() => resolve()));
     await standin.close();
-    await relay.close();
     await Promise.all([...scratches.values()].map((s) => s.drop()));
     await template.drop();
   };

@@ -17,7 +17,6 @@ import {
 } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorker, type WorkerEnv, type WorkerHandlers } from "../../functions/index";
-import type { WireTotals } from "../support/harness";
 import { POSTGRES_PATHS, type ScratchDatabase, scratchDatabase, workersPostgres } from "./postgres";
 
 type IncomingRequest = Parameters<WorkerHandlers["fetch"]>[0];
@@ -66,11 +65,6 @@ for (const path of POSTGRES_PATHS) {
         body: JSON.stringify(json),
       });
 
-    const grew = (before: WireTotals, after: WireTotals) => ({
-      httpRequests: after.httpRequests > before.httpRequests,
-      connections: after.connections > before.connections,
-    });
-
     it("serves readiness, registration, login and an authenticated read, through the configured path", async () => {
       const before = await scratch.wire();
       const ready = await fetchEntry("/readyz");
@@ -86,7 +80,7 @@ for (const path of POSTGRES_PATHS) {
       expect(await me.json()).toMatchObject({ user: { email } });
       // A taken address: the batch's conditional insert wrote nothing, on either path.
       expect((await post("/v1/auth/register", { email, password: PASSWORD })).status).toBe(409);
-      expect(grew(before, await scratch.wire())).toEqual({ httpRequests: true, connections: false });
+      expect((await scratch.wire()).httpRequests).toBeGreaterThan(before.httpRequests);
     });
 
     it("runs its cron pass (sweep and outbox) on Postgres", async () => {
@@ -99,9 +93,7 @@ for (const path of POSTGRES_PATHS) {
       );
       await waitOnExecutionContext(ctx);
       const after = await scratch.wire();
-      expect(after.httpRequests + after.queryRoundTrips).toBeGreaterThan(
-        before.httpRequests + before.queryRoundTrips,
-      );
+      expect(after.httpRequests).toBeGreaterThan(before.httpRequests);
     });
   });
 }

@@ -3,8 +3,6 @@
  * (functions/platform/worker-database.ts, workerDatabase), which reaches Postgres over Neon's
  * SQL-over-HTTP protocol (db/neon-http.ts), here the stand-in the Node side started
  * (test/support/workers-postgres.ts): [neon-http], each suite in a scratch database of its own.
- * (The Worker has no WebSocket path; the relay the Node side also runs counts the connections it
- * would see, which the round-trip suite asserts stay at none.)
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject } from "vitest";
 import { workerDatabase } from "../../functions/platform/worker-database";
@@ -20,7 +18,7 @@ export const workersPostgres: WorkersPostgres | null = inject("workersPostgres")
 export interface ScratchDatabase {
   name: string;
   url: string;
-  /** What the stand-in and the relay saw of this database so far. */
+  /** What the stand-in saw of this database so far. */
   wire(): Promise<WireTotals>;
   drop(): Promise<void>;
 }
