@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";

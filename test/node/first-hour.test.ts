@@ -4,6 +4,7 @@
  * Real processes: wrangler dev (workerd, the Worker's static assets), the built Node entry, and
  * headless Chromium for the rendered reference page.
  */
+import { Buffer } from "node:buffer";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";

@@ -10,6 +10,7 @@
  * unpaired surrogate), and no row that validation should have kept out. libSQL with full runs;
  * Postgres with fewer.
  */
+import { Buffer } from "node:buffer";
 import { createClient } from "@libsql/client";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

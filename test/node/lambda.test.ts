@@ -6,6 +6,7 @@
  * Postgres through the Neon driver (WebSocket relay, see test/support/backends.ts) and through
  * pg over plain TCP (a local host picks it, as an RDS one would).
  */
+import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -18,6 +18,7 @@
  * of unknown type, as Neon's proxy does). Requests are counted per database: the round trips a
  * request made on the HTTP path.
  */
+import { Buffer } from "node:buffer";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import pg from "pg";

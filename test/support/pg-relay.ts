@@ -9,6 +9,7 @@
  * opens only after `CONNECT_ROUND_TRIPS` round trips (TCP handshake, then the HTTP upgrade).
  * The hop from the relay to Postgres stays undelayed (Neon's proxy sits next to the database).
  */
+import type { Buffer } from "node:buffer";
 import { createServer } from "node:http";
 import net from "node:net";
 import { WebSocketServer } from "ws";

@@ -12,6 +12,7 @@
  * to hang (read the request and never answer) or to stall a 200's body. Every request is
  * recorded.
  */
+import { Buffer } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";

@@ -3,6 +3,7 @@
  * the JSON lines it prints, for the benchmark and the multi-process tests. The child runs under
  * the tsx loader, so it is one process with one pid: stopping it leaves nothing behind.
  */
+import type { Buffer } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";

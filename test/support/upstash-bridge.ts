@@ -3,6 +3,7 @@
  * @upstash/ratelimit exactly as production does (HTTP, JSON, base64, pipelines, Lua) without a
  * cloud account. Only what those clients use is implemented.
  */
+import { Buffer } from "node:buffer";
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

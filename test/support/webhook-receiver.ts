@@ -4,6 +4,7 @@
  * until the receiver stops). It can be stopped and started again on the same port, to play a
  * receiver that was down (starting a running receiver does nothing).
  */
+import { Buffer } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 

@@ -4,6 +4,7 @@
  * not queued behind each other), and a new connection opens only after its handshakes. Time is a
  * manual clock: nothing here depends on how fast the machine is.
  */
+import { Buffer } from "node:buffer";
 import net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";

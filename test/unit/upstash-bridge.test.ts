@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import { encodeResult, prepareCommand, sha1Hex, stripShebang, toRedisArg } from "../support/upstash-bridge";
 

@@ -5,6 +5,7 @@
  * test project runs the source, not this bundle), and does a TOTP enrollment (otpauth's
  * node:crypto build). Its OpenAPI document, a static asset, is the one Node generates.
  */
+import { Buffer } from "node:buffer";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
