@@ -12,6 +12,7 @@ import { sha256Hex } from "../lib/tokens";
 import { securityEventRow } from "../security-events";
 import { acceptInvitation, findLiveInvitationWithUser } from "../stores/invitations";
 import { tenantView } from "../stores/tenants";
+import { TenantMembershipSchema } from "./tenant-schemas";
 
 const accept = defineRoute(
   {
@@ -22,18 +23,7 @@ const accept = defineRoute(
     security: [{ bearer: [] }],
     request: jsonRequest(z.object({ token: z.string().min(1).max(256) })),
     responses: {
-      200: jsonResponse(
-        "Joined",
-        z.object({
-          tenant: z.object({
-            id: z.string(),
-            name: z.string(),
-            createdAt: z.string(),
-            requireMfa: z.boolean(),
-          }),
-          role: z.enum(["owner", "admin", "member"]),
-        }),
-      ),
+      200: jsonResponse("Joined", TenantMembershipSchema),
     },
     errors: ["email_not_verified", "forbidden", "invalid_token"],
   },

@@ -28,6 +28,7 @@ import { factorView } from "../stores/factors";
 import { insertSecurityEvents } from "../stores/security-events";
 import { authState } from "../stores/sessions";
 import { findUserById, userView } from "../stores/users";
+import { TenantMembershipSchema } from "./tenant-schemas";
 
 const MeSchema = z
   .object({
@@ -98,17 +99,7 @@ const AccountExportSchema = z
       }),
     ),
     recoveryCodes: z.object({ remaining: z.number().int(), createdAt: nullable }),
-    tenants: z.array(
-      z.object({
-        tenant: z.object({
-          id: z.string(),
-          name: z.string(),
-          createdAt: z.string(),
-          requireMfa: z.boolean(),
-        }),
-        role: z.enum(["owner", "admin", "member"]),
-      }),
-    ),
+    tenants: z.array(TenantMembershipSchema),
     consents: z.array(
       z.object({
         id: z.string(),

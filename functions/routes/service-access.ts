@@ -33,9 +33,9 @@ import {
   seriesOf,
   seriesRange,
 } from "../tenant-data/usage";
+import { Role } from "./tenant-schemas";
 
 const UserParams = z.object({ userId: Uuid });
-const Role = z.enum(["owner", "admin", "member"]);
 
 const Introspection = z
   .union([

@@ -43,13 +43,10 @@ import {
   tombstoneTenant,
   updateTenant,
 } from "../stores/tenants";
+import { Role, TenantMembershipSchema, TenantSchema } from "./tenant-schemas";
 
-const Role = z.enum(["owner", "admin", "member"]);
 const InvitedRole = z.enum(["admin", "member"]);
 const TenantName = z.string().trim().min(1).max(100);
-const TenantSchema = z
-  .object({ id: z.string(), name: z.string(), createdAt: z.string(), requireMfa: z.boolean() })
-  .openapi("Tenant");
 const MemberSchema = z
   .object({
     userId: z.string(),
@@ -123,10 +120,7 @@ const listTenants = defineRoute(
     summary: "The tenants the caller belongs to, with the caller's role",
     security: [{ bearer: [] }],
     responses: {
-      200: jsonResponse(
-        "Tenants",
-        z.object({ tenants: z.array(z.object({ tenant: TenantSchema, role: Role })) }),
-      ),
+      200: jsonResponse("Tenants", z.object({ tenants: z.array(TenantMembershipSchema) })),
     },
   },
   async (scope) => {
