@@ -8,26 +8,12 @@ import { jsonResponse, Uuid } from "../http/schemas";
 import * as z from "../http/zod";
 import { SECURITY_EVENT_TYPES } from "../security-events";
 import { listSecurityEvents, securityEventView, tenantSecurityEventView } from "../stores/security-events";
+import { SecurityEventPage, SecurityEventSchema } from "./security-event-schemas";
 
-const EventSchema = z
-  .object({
-    id: z.string(),
-    type: z.enum(SECURITY_EVENT_TYPES),
-    createdAt: z.string(),
-    requestId: z.string(),
-    tenantId: z.string().nullable(),
-    ipHash: z.string().nullable(),
-    userAgentHash: z.string().nullable(),
-    metadata: z.record(z.string(), z.unknown()),
-  })
-  .openapi("SecurityEvent");
-const EventPage = z
-  .object({ events: z.array(EventSchema), nextCursor: z.string().nullable() })
-  .openapi("SecurityEventPage");
 const TenantEventPage = z
   .object({
     events: z.array(
-      EventSchema.extend({
+      SecurityEventSchema.extend({
         actorUserId: z
           .string()
           .nullable()
@@ -60,7 +46,7 @@ const ownEvents = defineRoute(
     summary: "The caller's security events, newest first",
     security: [{ bearer: [] }],
     request: { query: EventsQuery },
-    responses: { 200: jsonResponse("Events", EventPage) },
+    responses: { 200: jsonResponse("Events", SecurityEventPage) },
   },
   (scope, { query }) => eventPage(scope, { userId: scope.auth.userId }, query),
 );

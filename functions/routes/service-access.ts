@@ -33,6 +33,7 @@ import {
   seriesOf,
   seriesRange,
 } from "../tenant-data/usage";
+import { SecurityEventPage } from "./security-event-schemas";
 import { Role } from "./tenant-schemas";
 
 const UserParams = z.object({ userId: Uuid });
@@ -203,23 +204,6 @@ const consents = defineRoute(
   },
 );
 
-// The same page as GET /v1/tenants/{tenantId}/security-events (a route module does not import another's schemas).
-const EventPage = z.object({
-  events: z.array(
-    z.object({
-      id: z.string(),
-      type: z.enum(SECURITY_EVENT_TYPES),
-      createdAt: z.string(),
-      requestId: z.string(),
-      tenantId: z.string().nullable(),
-      ipHash: z.string().nullable(),
-      userAgentHash: z.string().nullable(),
-      metadata: z.record(z.string(), z.unknown()),
-    }),
-  ),
-  nextCursor: z.string().nullable(),
-});
-
 const events = defineRoute(
   {
     method: "get",
@@ -228,7 +212,7 @@ const events = defineRoute(
     summary: "The key's tenant's security events, newest first",
     security: [{ apiKey: ["events:read"] }],
     request: { query: PageQuery.extend({ type: z.enum(SECURITY_EVENT_TYPES).optional() }) },
-    responses: { 200: jsonResponse("Events", EventPage) },
+    responses: { 200: jsonResponse("Events", SecurityEventPage) },
   },
   async (scope, { query: q }) => {
     const feed = { tenantId: scope.key.tenantId };
