@@ -60,20 +60,24 @@ export async function claimChallengeWithUser(
   return { challenge, user: users[0] ?? null, factors: sealedFactors(factors) };
 }
 
+/** "The challenge with this token hash is live": not consumed, not expired, attempts left. */
+function isLiveChallenge(t: Schema, tokenHash: string, now: Date, maxAttempts: number): SQL | undefined {
+  const ch = t.mfaChallenges;
+  return and(
+    eq(ch.tokenHash, tokenHash),
+    isNull(ch.consumedAt),
+    gt(ch.expiresAt, now),
+    lt(ch.failedAttempts, maxAttempts),
+  );
+}
+
 /** The claim of one attempt (see claimChallengeWithUser), as a query for a batch: the id and user when claimed. */
 export function claimAttempt(db: Db, t: Schema, tokenHash: string, now: Date, maxAttempts: number) {
   const ch = t.mfaChallenges;
   return db
     .update(ch)
     .set({ failedAttempts: sql`${ch.failedAttempts} + 1` })
-    .where(
-      and(
-        eq(ch.tokenHash, tokenHash),
-        isNull(ch.consumedAt),
-        gt(ch.expiresAt, now),
-        lt(ch.failedAttempts, maxAttempts),
-      ),
-    )
+    .where(isLiveChallenge(t, tokenHash, now, maxAttempts))
     .returning({ id: ch.id, userId: ch.userId });
 }
 
@@ -126,14 +130,7 @@ export async function findLiveChallenge(
   const [row] = await db
     .select({ id: ch.id, userId: ch.userId })
     .from(ch)
-    .where(
-      and(
-        eq(ch.tokenHash, tokenHash),
-        isNull(ch.consumedAt),
-        gt(ch.expiresAt, now),
-        lt(ch.failedAttempts, maxAttempts),
-      ),
-    );
+    .where(isLiveChallenge(t, tokenHash, now, maxAttempts));
   return row ?? null;
 }
 
