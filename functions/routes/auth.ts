@@ -29,7 +29,7 @@ import { recordSecurityEvent, securityEventRow } from "../security-events";
 import { insertEmailToken } from "../stores/email-tokens";
 import { insertOutboxMessageForUser, insertOutboxMessageToUser } from "../stores/outbox";
 import { insertSecurityEventForUser, insertSecurityEvents } from "../stores/security-events";
-import { listLiveSessions, revokeOwnSession, revokeSessionById } from "../stores/sessions";
+import { listLiveSessions, revokeOwnSession, revokeSessionById, sessionView } from "../stores/sessions";
 import { findUserForSignIn, insertUser, updatePasswordHash, userView } from "../stores/users";
 
 const register = defineRoute(
@@ -167,15 +167,7 @@ const listSessions = defineRoute(
   async (scope) => {
     const rows = await listLiveSessions(scope.db, scope.auth.userId, scope.now);
     return json({
-      sessions: rows.map((r) => ({
-        id: r.id,
-        aal: r.aal,
-        createdAt: r.createdAt.toISOString(),
-        lastSeenAt: r.lastSeenAt.toISOString(),
-        expiresAt: r.expiresAt.toISOString(),
-        authenticatedAt: (r.authenticatedAt ?? r.createdAt).toISOString(),
-        current: r.id === scope.auth.sessionId,
-      })),
+      sessions: rows.map((r) => sessionView(r, scope.auth.sessionId)),
     });
   },
 );

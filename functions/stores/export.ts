@@ -10,7 +10,7 @@ import { consentProjection, consentView } from "./consents";
 import { recoveryCodeStatusOf, selectFactors, selectRecoveryCodeStatus } from "./factors";
 import { preferenceProjection, preferenceView } from "./preferences";
 import { listSecurityEvents, securityEventView } from "./security-events";
-import { sessionProjection } from "./sessions";
+import { sessionProjection, sessionView } from "./sessions";
 import { type TenantRole, tenantView } from "./tenants";
 import { isLiveUser, userProjection } from "./users";
 
@@ -81,15 +81,7 @@ export function sessionPages(
         .orderBy(desc(s.id))
         .limit(limit),
     (r) => r.id,
-    (r) => ({
-      id: r.id,
-      aal: r.aal,
-      createdAt: r.createdAt.toISOString(),
-      lastSeenAt: r.lastSeenAt.toISOString(),
-      expiresAt: r.expiresAt.toISOString(),
-      authenticatedAt: (r.authenticatedAt ?? r.createdAt).toISOString(),
-      current: r.id === user.currentSessionId,
-    }),
+    (r) => sessionView(r, user.currentSessionId),
     size,
   );
 }

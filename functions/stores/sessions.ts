@@ -45,6 +45,23 @@ export interface SessionRow {
   authenticatedAt: Date | null;
 }
 
+/** A session as answers show it (the session list, the export); `current`: the caller's own. */
+export function sessionView(
+  r: Pick<SessionRow, "id" | "aal" | "createdAt" | "lastSeenAt" | "expiresAt" | "authenticatedAt">,
+  currentSessionId: string | null,
+) {
+  return {
+    id: r.id,
+    aal: r.aal,
+    createdAt: r.createdAt.toISOString(),
+    lastSeenAt: r.lastSeenAt.toISOString(),
+    expiresAt: r.expiresAt.toISOString(),
+    // No recorded sign-in time: the session signed in when it was created.
+    authenticatedAt: (r.authenticatedAt ?? r.createdAt).toISOString(),
+    current: r.id === currentSessionId,
+  };
+}
+
 /** Live: not revoked, not expired. */
 const live = (t: Schema, now: Date) =>
   and(isNull(t.userSessions.revokedAt), gt(t.userSessions.expiresAt, now));
