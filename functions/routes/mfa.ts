@@ -160,18 +160,19 @@ const confirm = defineRoute(
       [sealed],
       body.code,
       async ({ step }) => {
-        const result = await confirmPendingTotp(
+        const confirmed = await confirmPendingTotp(
           scope.db,
           { userId, factorId: factor.id, step, now },
           (db, pendingUnspent) => verified.writes(db, pendingUnspent),
         );
-        return result === "replayed" ? null : { result };
+        return confirmed.outcome === "replayed" ? null : confirmed;
       },
     );
-    if (outcome.result === "not_pending") throw notPending();
+    if (outcome.outcome === "not_pending") throw notPending();
+    const recoveryCodes = verified.shownCodes(outcome.written);
     return json({
       factor: factorView({ ...factor, status: "verified", lastUsedAt: now }),
-      ...(verified.recoveryCodes ? { recoveryCodes: verified.recoveryCodes } : {}),
+      ...(recoveryCodes ? { recoveryCodes } : {}),
     });
   },
 );

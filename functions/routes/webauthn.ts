@@ -128,14 +128,17 @@ const registrationFinish = defineRoute(
       metadata: { factorId: id },
     });
     const verified = await prepareFactorVerified(scope, id, first);
+    let recoveryCodes: string[] | undefined;
     try {
-      await scope.db.atomic((db) => [
+      const results = await scope.db.atomic((db) => [
         lockUser(db, t, userId),
         db.insert(t.userMfaMethods).values(factor),
         insertCredential(db, t, { factorId: id, userId, ...credential, createdAt: now }),
         ...insertSecurityEvents(db, t, [registered]),
         ...verified.writes(db),
       ]);
+      // The writes are the batch's last statements.
+      recoveryCodes = verified.shownCodes(results);
     } catch (err) {
       // Two registrations of one credential racing past the check above: the unique index on the
       // credential id decides, and the loser's batch (factor included) is rolled back whole.
@@ -151,7 +154,7 @@ const registrationFinish = defineRoute(
           type: "webauthn" as const,
           status: "verified" as const,
         },
-        ...(verified.recoveryCodes ? { recoveryCodes: verified.recoveryCodes } : {}),
+        ...(recoveryCodes ? { recoveryCodes } : {}),
       },
       201,
     );

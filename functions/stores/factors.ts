@@ -206,6 +206,15 @@ export function lockFactor(db: Db, t: Schema, factorId: string) {
     .returning({ lastUsedStep: f.lastUsedStep, status: f.status });
 }
 
+/**
+ * "The user has no verified factor but `factorId`" (for a batch under the user's row lock, which
+ * every batch that verifies a factor takes first, so the answer holds for the rest of it).
+ */
+export function noOtherVerifiedFactor(t: Schema, userId: string, factorId: string): SQL {
+  const f = t.userMfaMethods;
+  return sql`not exists (select 1 from ${f} where ${and(eq(f.userId, userId), eq(f.status, "verified"), ne(f.id, factorId))})`;
+}
+
 /** "`step` is later than the factor's last accepted step" (for a batch under lockFactor). */
 export function stepIsUnspent(t: Schema, factorId: string, step: number): SQL {
   const f = t.userMfaMethods;
@@ -281,19 +290,20 @@ export function replaceRecoveryCodesWhen(
  *    than its last accepted one), which holds until the batch ends under the locks;
  * 4. the confirm itself, which also records the step: last, so the guards see the pending factor.
  * Of two confirms racing (one code sent twice, or two codes), or a confirm racing the factor's
- * removal, one at most writes anything. The answer: "confirmed"; "replayed" when the step (or a
+ * removal, one at most writes anything. `outcome`: "confirmed"; "replayed" when the step (or a
  * later one) was accepted meanwhile; "not_pending" when the factor is gone or confirmed already.
+ * `written`: the results of `writes`' statements, in order.
  */
 export async function confirmPendingTotp(
   database: Database,
   { userId, factorId, step, now }: { userId: string; factorId: string; step: number; now: Date },
   writes: (db: Db, pendingUnspent: SQL) => Query[],
-): Promise<"confirmed" | "replayed" | "not_pending"> {
+): Promise<{ outcome: "confirmed" | "replayed" | "not_pending"; written: unknown[] }> {
   const { t } = database;
   const f = t.userMfaMethods;
   const pending = and(eq(f.id, factorId), eq(f.userId, userId), eq(f.status, "pending"));
   const unspent = or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step));
-  const [, locked] = await database.atomic((db) => [
+  const results = await database.atomic((db) => [
     lockUser(db, t, userId),
     lockFactor(db, t, factorId),
     ...writes(db, sql`exists (select 1 from ${f} where ${and(pending, unspent)})`),
@@ -302,9 +312,11 @@ export async function confirmPendingTotp(
       .set({ status: "verified", verifiedAt: now, lastUsedStep: step, lastUsedAt: now })
       .where(and(pending, unspent)),
   ]);
-  const [factor] = locked as { lastUsedStep: number | null; status: string }[];
-  if (factor?.status !== "pending") return "not_pending";
-  return factor.lastUsedStep != null && factor.lastUsedStep >= step ? "replayed" : "confirmed";
+  const written = results.slice(2, -1);
+  const [factor] = results[1] as { lastUsedStep: number | null; status: string }[];
+  if (factor?.status !== "pending") return { outcome: "not_pending", written };
+  const replayed = factor.lastUsedStep != null && factor.lastUsedStep >= step;
+  return { outcome: replayed ? "replayed" : "confirmed", written };
 }
 
 /** A new pending factor, replacing the user's older pending one (for a batch). */

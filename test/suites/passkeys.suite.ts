@@ -110,6 +110,39 @@ export function passkeysSuite(h: () => Harness): void {
     expect(await eventsOf(m, user.userId, "mfa.passkey_registered")).toHaveLength(1);
   });
 
+  it("makes one first factor of a TOTP confirmation and a passkey registration at once: one set of codes, shown once", async () => {
+    const m = fresh({ RATE_LIMIT_MFA_PER_USER: "100/900" });
+    // Several users, each racing the two at once: both requests read "no verified factor yet".
+    for (let i = 0; i < 4; i++) {
+      const user = await signUp(m);
+      const start = await expectStatus(api(m, user.token).v1.mfa.totp.$post({ json: {} }), 201);
+      const client = api(m, user.token).v1.mfa.webauthn;
+      const { options } = await expectStatus(client.registration.options.$post({ json: {} }), 200);
+      const response = await new SoftAuthenticator().create(options);
+      const [totp, passkey] = await Promise.all([
+        expectStatus(
+          api(m, user.token).v1.mfa.totp[":factorId"].verify.$post({
+            param: { factorId: start.factor.id },
+            json: { code: codeAt(start.secret, m.clock.now()) },
+          }),
+          200,
+        ),
+        expectStatus(client.registration.verify.$post({ json: { response } }), 201),
+      ]);
+      const shown = [totp.recoveryCodes, passkey.recoveryCodes].filter((codes) => codes !== undefined);
+      expect(shown, "exactly one of the two is the first factor").toHaveLength(1);
+      const { db, t } = m.open();
+      const stored = await db
+        .select()
+        .from(t.userRecoveryCodes)
+        .where(eq(t.userRecoveryCodes.userId, user.userId));
+      expect(stored).toHaveLength(10);
+      // The codes shown are the stored ones: one of them is accepted as a second factor.
+      const recoveryCode = shown[0]![0]!;
+      await expectStatus(api(m, user.token).v1.mfa["recovery-codes"].$post({ json: { recoveryCode } }), 201);
+    }
+  });
+
   it("asks for a verified email, and an aal-2 session once a factor is verified", async () => {
     const m = fresh();
     const unverified = await signUp(m, { verified: false });
