@@ -11,7 +11,13 @@ import { ApiError } from "../http/problems";
 import { generateToken, sha256Hex } from "../lib/tokens";
 import { type SecurityEventInput, securityEventRow } from "../security-events";
 import { challengeIsOpen, consumeChallengeWhen, insertChallenge, lockChallenge } from "../stores/challenges";
-import { acceptTotpStepWhen, lockFactor, stepIsUnspent, verifiedFactorTypes } from "../stores/factors";
+import {
+  acceptTotpStepWhen,
+  isStepSpent,
+  lockFactor,
+  stepIsUnspent,
+  verifiedFactorTypes,
+} from "../stores/factors";
 import { insertSecurityEventIf, insertSecurityEvents } from "../stores/security-events";
 import {
   insertSession,
@@ -83,7 +89,7 @@ export async function issueChallengeSession(
   ]);
   if (issued.length === 1) return { status: "authenticated" as const, session, user: userView(user) };
   const [locked] = factor;
-  const replayed = !locked || (locked.lastUsedStep != null && locked.lastUsedStep >= match.step);
+  const replayed = !locked || isStepSpent(locked.lastUsedStep, match.step);
   return replayed ? ("replayed" as const) : ("closed" as const);
 }
 

@@ -5,7 +5,7 @@
  */
 import type { RequestScope } from "../context";
 import { generateTotpSecret, matchTotpStep } from "../lib/totp";
-import { acceptTotpStep, listVerifiedFactorSecrets, type SealedFactor } from "../stores/factors";
+import { acceptTotpStep, isStepSpent, listVerifiedFactorSecrets, type SealedFactor } from "../stores/factors";
 
 /** A fresh secret for factor `id`, and its sealed form (AES-GCM, bound to the factor id). */
 export async function newTotpSecret(scope: RequestScope, id: string) {
@@ -41,7 +41,7 @@ export async function matchTotpCode(
     factor.id,
   );
   const step = matchTotpStep(secret, code, scope.now.getTime());
-  if (step === null || (factor.lastUsedStep != null && step <= factor.lastUsedStep)) return null;
+  if (step === null || isStepSpent(factor.lastUsedStep, step)) return null;
   return step;
 }
 

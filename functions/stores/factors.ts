@@ -177,6 +177,17 @@ export async function verifiedFactorTypes({ db, t }: Database, userId: string) {
   return new Set(rows.map((r) => r.type));
 }
 
+/** "`step` is later than the factor's last accepted one", in SQL (a factor that accepted none: any step). */
+function laterThanLastStep(t: Schema, step: number) {
+  const f = t.userMfaMethods;
+  return or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step));
+}
+
+/** The same read back: `step` is spent when the factor accepted it or a later one. */
+export function isStepSpent(lastUsedStep: number | null | undefined, step: number): boolean {
+  return lastUsedStep != null && step <= lastUsedStep;
+}
+
 /**
  * Records `step` as the factor's last accepted TOTP time step, unless that step or a later one
  * was accepted before: the compare-and-set that makes a code usable once, even by two requests
@@ -187,7 +198,7 @@ export async function acceptTotpStep({ db, t }: Database, factorId: string, step
   const won = await db
     .update(f)
     .set({ lastUsedStep: step, lastUsedAt: now })
-    .where(and(eq(f.id, factorId), or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step))))
+    .where(and(eq(f.id, factorId), laterThanLastStep(t, step)))
     .returning({ id: f.id });
   return won.length === 1;
 }
@@ -215,10 +226,18 @@ export function noOtherVerifiedFactor(t: Schema, userId: string, factorId: strin
   return sql`not exists (select 1 from ${f} where ${and(eq(f.userId, userId), eq(f.status, "verified"), ne(f.id, factorId))})`;
 }
 
-/** "`step` is later than the factor's last accepted step" (for a batch under lockFactor). */
-export function stepIsUnspent(t: Schema, factorId: string, step: number): SQL {
+/**
+ * "The factor is `status` (verified, unless said otherwise) and `step` is later than its last
+ * accepted step" (for a batch under lockFactor).
+ */
+export function stepIsUnspent(
+  t: Schema,
+  factorId: string,
+  step: number,
+  status: "verified" | "pending" = "verified",
+): SQL {
   const f = t.userMfaMethods;
-  return sql`exists (select 1 from ${f} where ${and(eq(f.id, factorId), eq(f.status, "verified"), or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step)))})`;
+  return sql`exists (select 1 from ${f} where ${and(eq(f.id, factorId), eq(f.status, status), laterThanLastStep(t, step))})`;
 }
 
 /** Records `step` as accepted (for a batch) when `when` holds, in the same statement. */
@@ -234,7 +253,7 @@ export function acceptTotpStepWhen(
   return db
     .update(f)
     .set({ lastUsedStep: step, lastUsedAt: now })
-    .where(and(eq(f.id, factorId), or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step)), when));
+    .where(and(eq(f.id, factorId), laterThanLastStep(t, step), when));
 }
 
 /**
@@ -258,7 +277,7 @@ export async function spendTotpStepWith(
     acceptTotpStepWhen(db, t, match.factorId, match.step, now, unspent),
   ]);
   const [factor] = locked;
-  return factor !== undefined && (factor.lastUsedStep == null || factor.lastUsedStep < match.step);
+  return factor !== undefined && !isStepSpent(factor.lastUsedStep, match.step);
 }
 
 /**
@@ -301,22 +320,19 @@ export async function confirmPendingTotp(
 ): Promise<{ outcome: "confirmed" | "replayed" | "not_pending"; written: unknown[] }> {
   const { t } = database;
   const f = t.userMfaMethods;
-  const pending = and(eq(f.id, factorId), eq(f.userId, userId), eq(f.status, "pending"));
-  const unspent = or(isNull(f.lastUsedStep), lt(f.lastUsedStep, step));
   const results = await database.atomic((db) => [
     lockUser(db, t, userId),
     lockFactor(db, t, factorId),
-    ...writes(db, sql`exists (select 1 from ${f} where ${and(pending, unspent)})`),
+    ...writes(db, stepIsUnspent(t, factorId, step, "pending")),
     db
       .update(f)
       .set({ status: "verified", verifiedAt: now, lastUsedStep: step, lastUsedAt: now })
-      .where(and(pending, unspent)),
+      .where(and(eq(f.id, factorId), eq(f.status, "pending"), laterThanLastStep(t, step))),
   ]);
   const written = results.slice(2, -1);
   const [factor] = results[1] as { lastUsedStep: number | null; status: string }[];
   if (factor?.status !== "pending") return { outcome: "not_pending", written };
-  const replayed = factor.lastUsedStep != null && factor.lastUsedStep >= step;
-  return { outcome: replayed ? "replayed" : "confirmed", written };
+  return { outcome: isStepSpent(factor.lastUsedStep, step) ? "replayed" : "confirmed", written };
 }
 
 /** A new pending factor, replacing the user's older pending one (for a batch). */
