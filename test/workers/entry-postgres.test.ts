@@ -3,8 +3,8 @@
  * workerd on Postgres, configured as a deployment is: DATABASE_URL (a postgres:// URL) beside
  * wrangler.toml's vars and the test secrets, plus DATABASE_HTTP_ENDPOINT pointing at the
  * test's stand-in for Neon's SQL-over-HTTP endpoint (the only test-only setting: a deployment
- * reaches Neon's own). What the stand-in and the WebSocket relay saw proves the path the entry
- * took: HTTP requests, and no WebSocket connection.
+ * reaches Neon's own). The stand-in's count of HTTP requests for the scratch database shows the
+ * entry took that path.
  *
  * (Through the entry module rather than SELF: SELF's bindings are fixed when the project's
  * miniflare starts, and the scratch database each path gets exists only once the suite runs.)
@@ -78,7 +78,7 @@ for (const path of POSTGRES_PATHS) {
       const me = await fetchEntry("/v1/me", { headers: { authorization: `Bearer ${session.token}` } });
       expect(me.status).toBe(200);
       expect(await me.json()).toMatchObject({ user: { email } });
-      // A taken address: the batch's conditional insert wrote nothing, on either path.
+      // A taken address: the batch's conditional insert wrote nothing.
       expect((await post("/v1/auth/register", { email, password: PASSWORD })).status).toBe(409);
       expect((await scratch.wire()).httpRequests).toBeGreaterThan(before.httpRequests);
     });
