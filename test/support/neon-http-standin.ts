@@ -104,7 +104,12 @@ export async function startNeonHttpStandin(
         max: 4,
         ...(password ? { password } : {}),
       });
+      // A dropped connection must not crash the test process (a suite's scratch database is
+      // dropped WITH (FORCE) while a Worker's after-response work may still hold a client). The
+      // pool listens on idle clients only; a checked-out client between two statements needs its
+      // own listener, as in functions/platform/serverless-database.ts. The statement then fails.
       pool.on("error", () => {});
+      pool.on("connect", (client) => client.on("error", () => {}));
       pools.set(key, pool);
     }
     return { pool, database };
